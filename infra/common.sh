@@ -7,6 +7,10 @@ SPECFLEET_CACHE_DIR="${SPECFLEET_CACHE_DIR:-/var/cache/specfleet}"
 SPECFLEET_RUN_DIR="${SPECFLEET_RUN_DIR:-/tmp/specfleet-run}"
 export DEBIAN_FRONTEND=noninteractive
 
+# Make INT/TERM go through normal exit so EXIT traps (cleanup) always run.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 log() {
   printf '%s [%s] %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${SCRIPT_NAME}" "$*" >&2
 }
@@ -21,7 +25,7 @@ require_root() {
   if [[ "${EUID}" -ne 0 ]]; then
     if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
       log "not root: re-running via sudo"
-      exec sudo -n -E -- "$0" "$@"
+      exec sudo -n -E -- bash "$0" "$@"
     fi
     die "must run as root (needs apt-get / chroot / mount / runuser)"
   fi

@@ -107,6 +107,7 @@ cleanup_build() {
   if [[ -n "${BUILD_TMP}" ]]; then
     log "cleaning up incomplete build ${BUILD_TMP}"
     safe_rm_tree "${BUILD_TMP}" || true
+    rm -f "${BUILD_TMP}.debootstrap.log"
   fi
 }
 
@@ -203,7 +204,7 @@ pg_ids() {
 in_root_as_pg() {
   chroot --userspec="${PG_UID}:${PG_GID}" --groups="${PG_GID}" "${ROOT}" /usr/bin/env -i \
     HOME=/var/lib/postgresql LANG=C.UTF-8 LC_ALL=C.UTF-8 PATH="${PGBIN}:/usr/bin:/bin" \
-    PGHOST=127.0.0.1 PGPORT="${PORT}" PGUSER=postgres "$@"
+    PGHOST=127.0.0.1 PGPORT="${PORT}" PGUSER=postgres PGOPTIONS="-c client_min_messages=warning" "$@"
 }
 
 server_pid() {
@@ -282,7 +283,6 @@ EOF
   in_root_as_pg psql -X -q -v ON_ERROR_STOP=1 -d postgres \
     -c "DROP DATABASE IF EXISTS ${CHECK_DB}" -c "CREATE DATABASE ${CHECK_DB}" >/dev/null
   tsver="$(in_root_as_pg psql -X -q -At -v ON_ERROR_STOP=1 -d "${CHECK_DB}" \
-    -c "SET client_min_messages = warning" \
     -c "CREATE EXTENSION IF NOT EXISTS timescaledb" \
     -c "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")"
   in_root_as_pg psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE ${CHECK_DB}" >/dev/null

@@ -1,2 +1,23 @@
 // The MQTT contract of SPEC §3: topics, payload schemas, validation with stable rejection reasons.
-export {};
+export * from './topics.js';
+export * from './common.schema.js';
+export * from './telemetry.schema.js';
+export * from './event.schema.js';
+export * from './status.schema.js';
+export { parseTimestamp, parseIsoTimestamp } from './timestamp.js';
+export {
+  REJECT_REASONS,
+  DEFAULT_DECODE_LIMITS,
+  isRejectReason,
+  decodeTelemetry,
+  decodeEvents,
+  decodeStatus,
+  unknownTopicRejection,
+  type RejectReason,
+  type Rejection,
+  type DecodeContext,
+  type DecodeResult,
+  type AcceptedSample,
+  type AcceptedEvent,
+  type StatusDecodeResult,
+} from './validation.js';

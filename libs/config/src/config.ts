@@ -1,0 +1,53 @@
+// Reads the environment once, converts and checks it against ConfigSchema, and returns a frozen object.
+// The only module of specfleet that touches process.env.
+import Value from 'typebox/value';
+import { type Config, ConfigSchema } from './config.schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Converts and validates `env` (default: process.env); throws ConfigError naming every bad variable. */
+export function loadConfig(env: Env = process.env, overrides: Partial<Record<keyof Config, string>> = {}): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(ConfigSchema.properties)) {
+    const value = overrides[key as keyof Config] ?? env[key];
+    // An empty variable means "unset", as shells and compose files commonly write it.
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw)) as Record<string, unknown>;
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const error of Value.Errors(ConfigSchema, converted)) {
+    const name = error.instancePath.replace(/^\//, '');
+    if (seen.has(name)) continue; // a union reports once per branch; one line per variable is enough
+    seen.add(name);
+    problems.push(describe(name, raw[name], error.message));
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(converted) as Config;
+}
+
+function describe(name: string, given: unknown, message: string): string {
+  const schema = (ConfigSchema.properties as Record<string, { allowed?: readonly string[]; description?: string }>)[name];
+  const expected = schema?.allowed ? `one of ${schema.allowed.join(', ')}` : message;
+  // Secrets are never echoed back.
+  const shown = /KEY|PASSWORD|URL/.test(name) ? '(value hidden)' : JSON.stringify(given);
+  return `${name}: ${expected}, got ${shown}${schema?.description ? ` — ${schema.description}` : ''}`;
+}
+
+/** Loads the configuration or ends the process with a message naming the bad variables (exit code 78, EX_CONFIG). */
+export function loadConfigOrExit(service: string): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${service}: ${error.message}\n`);
+    process.exit(78);
+  }
+}

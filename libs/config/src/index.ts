@@ -1,0 +1,4 @@
+// Configuration of every specfleet process: the validated environment and the shared logger.
+export { ConfigSchema, type Config } from './config.schema.js';
+export { ConfigError, loadConfig, loadConfigOrExit } from './config.js';
+export { createLogger, type Logger } from './logger.js';

@@ -1,0 +1,236 @@
+// Turns raw MQTT payload bytes into accepted v1 samples/events or rejections with stable reason codes (SPEC §4.3).
+//
+// Pure and synchronous: no I/O, no clock (the caller passes nowMs), no throw for any input bytes.
+//
+// Batches: a payload is one object or an array of objects (store-and-forward backlog). Problems of the message as a
+// whole (size, UTF-8, JSON, top-level shape, empty/oversized batch) reject the whole message with exactly one
+// rejection without `index`. Otherwise every element is judged on its own: one bad sample in a backlog of 1000 is
+// dead-lettered with its `index` and the other 999 are stored. Each element gets at most one rejection, the first
+// failing check in this order: NOT_OBJECT, UNKNOWN_VERSION, MISSING_FIELD (ts, seq), INVALID_TS,
+// SCHEMA / OUT_OF_RANGE, TS_IN_FUTURE / TS_TOO_OLD.
+import { compileContract, jsonType, renderValue, type CompiledContract } from './schema-check.js';
+import { VehicleEventSchema, type VehicleEvent } from './event.schema.js';
+import { MAX_STATUS_BYTES, StatusMessageSchema, type StatusMessage } from './status.schema.js';
+import { TelemetrySampleSchema, type TelemetrySample } from './telemetry.schema.js';
+import { parseTimestamp } from './timestamp.js';
+
+/** Stable reason codes: stored in dead_letters.reason and used as a metric label. Append only; never rename. */
+export const REJECT_REASONS = [
+  'INVALID_UTF8',
+  'MALFORMED_JSON',
+  'NOT_OBJECT',
+  'EMPTY_BATCH',
+  'TOO_MANY_SAMPLES',
+  'PAYLOAD_TOO_LARGE',
+  'UNKNOWN_VERSION',
+  'MISSING_FIELD',
+  'INVALID_TS',
+  'SCHEMA',
+  'OUT_OF_RANGE',
+  'TS_IN_FUTURE',
+  'TS_TOO_OLD',
+  'UNKNOWN_TOPIC',
+  // Reserved for the broker: a publish to a foreign topic is refused there and never reaches the decoder.
+  'NOT_AUTHORIZED',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+const rejectReasons: ReadonlySet<string> = new Set(REJECT_REASONS);
+export function isRejectReason(value: unknown): value is RejectReason {
+  return typeof value === 'string' && rejectReasons.has(value);
+}
+
+export interface Rejection {
+  reason: RejectReason;
+  /** Short, human-readable, names the field: "battery.soc_pct: 140 > 100". Never the whole payload. */
+  detail: string;
+  /** Position in the array payload; absent for whole-message rejections and for single-object payloads. */
+  index?: number;
+}
+
+export interface DecodeContext {
+  /** Server time, epoch ms (the decoder never reads the clock). */
+  nowMs: number;
+  /** ts may be at most this far ahead of nowMs (SPEC: 5 min). */
+  maxFutureMs: number;
+  /** ts may be at most this far behind nowMs (the accepted backfill window). */
+  maxAgeMs: number;
+  /** Most elements in one array payload (SPEC: 1000). */
+  maxSamples: number;
+  /** Largest payload in bytes (SPEC §4.7: 256 KiB by default). */
+  maxBytes: number;
+}
+
+/** Suggested limits; the deployed values come from libs/config. The edges are inclusive (accepted). */
+export const DEFAULT_DECODE_LIMITS: Readonly<Omit<DecodeContext, 'nowMs'>> = Object.freeze({
+  maxFutureMs: 5 * 60_000,
+  maxAgeMs: 7 * 24 * 3_600_000,
+  maxSamples: 1000,
+  maxBytes: 256 * 1024,
+});
+
+export interface AcceptedSample {
+  sample: TelemetrySample;
+  /** `sample.ts` as epoch ms. */
+  tsMs: number;
+  /** Position in the array payload (0 for a single-object payload). */
+  index: number;
+}
+
+export interface AcceptedEvent {
+  event: VehicleEvent;
+  tsMs: number;
+  index: number;
+}
+
+export interface DecodeResult<A> {
+  accepted: A[];
+  rejected: Rejection[];
+}
+
+export type StatusDecodeResult = { ok: true; status: StatusMessage } | { ok: false; rejection: Rejection };
+
+const telemetryContract = compileContract(TelemetrySampleSchema);
+const eventContract = compileContract(VehicleEventSchema);
+const statusContract = compileContract(StatusMessageSchema);
+
+// fatal: invalid UTF-8 throws instead of becoming U+FFFD, so it is rejected rather than stored altered.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function reject(reason: RejectReason, detail: string, index?: number): Rejection {
+  return index === undefined ? { reason, detail } : { reason, detail, index };
+}
+
+function whole<A>(reason: RejectReason, detail: string): DecodeResult<A> {
+  return { accepted: [], rejected: [reject(reason, detail)] };
+}
+
+// Parsed JSON, or the whole-message rejection. A class instance marks the failure without a wrapper per success.
+class ParseFailure {
+  constructor(readonly rejection: Rejection) {}
+}
+
+function parsePayload(payload: Uint8Array, maxBytes: number): unknown {
+  if (payload.byteLength > maxBytes) {
+    return new ParseFailure(reject('PAYLOAD_TOO_LARGE', `payload: ${payload.byteLength} bytes > ${maxBytes}`));
+  }
+  let text: string;
+  try {
+    text = utf8.decode(payload);
+  } catch {
+    return new ParseFailure(reject('INVALID_UTF8', 'payload: not valid UTF-8'));
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return new ParseFailure(reject('MALFORMED_JSON', `payload: ${message.length > 100 ? `${message.slice(0, 99)}…` : message}`));
+  }
+}
+
+function formatTs(ms: number): string {
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms);
+}
+
+/**
+ * Judges one element; returns its ts in epoch ms when it is accepted, else its rejection. The envelope checks come
+ * first so the reasons are specific (a sample without ts is MISSING_FIELD, not a generic SCHEMA).
+ */
+function judge(element: unknown, contract: CompiledContract<unknown>, ctx: DecodeContext, index: number | undefined): number | Rejection {
+  if (element === null || typeof element !== 'object' || Array.isArray(element)) {
+    return reject('NOT_OBJECT', `element: expected object, got ${jsonType(element)}`, index);
+  }
+  const record = element as Record<string, unknown>;
+  const v = record['v'];
+  if (v !== 1) return reject('UNKNOWN_VERSION', v === undefined ? 'v: missing' : `v: ${renderValue(v)} (supported: 1)`, index);
+  const ts = record['ts'];
+  if (ts === undefined) return reject('MISSING_FIELD', 'ts: missing', index);
+  if (record['seq'] === undefined) return reject('MISSING_FIELD', 'seq: missing', index);
+  const tsMs = parseTimestamp(ts);
+  if (Number.isNaN(tsMs)) {
+    return reject('INVALID_TS', `ts: ${renderValue(ts)} is not ISO-8601 with Z/offset nor epoch ms`, index);
+  }
+  if (!contract.check(element)) {
+    const verdict = contract.explain(element);
+    return reject(verdict.reason, verdict.detail, index);
+  }
+  if (tsMs > ctx.nowMs + ctx.maxFutureMs) {
+    const ahead = Math.round((tsMs - ctx.nowMs) / 1000);
+    return reject('TS_IN_FUTURE', `ts: ${formatTs(tsMs)} is ${ahead} s ahead (max ${ctx.maxFutureMs / 1000} s)`, index);
+  }
+  if (tsMs < ctx.nowMs - ctx.maxAgeMs) {
+    const age = Math.round((ctx.nowMs - tsMs) / 1000);
+    return reject('TS_TOO_OLD', `ts: ${formatTs(tsMs)} is ${age} s old (max ${ctx.maxAgeMs / 1000} s)`, index);
+  }
+  return tsMs;
+}
+
+function decodeBatch<T, A>(
+  payload: Uint8Array,
+  ctx: DecodeContext,
+  contract: CompiledContract<T>,
+  accept: (value: T, tsMs: number, index: number) => A,
+): DecodeResult<A> {
+  const root = parsePayload(payload, ctx.maxBytes);
+  if (root instanceof ParseFailure) return { accepted: [], rejected: [root.rejection] };
+  const accepted: A[] = [];
+  const rejected: Rejection[] = [];
+  if (Array.isArray(root)) {
+    if (root.length === 0) return whole('EMPTY_BATCH', 'payload: empty array');
+    if (root.length > ctx.maxSamples) return whole('TOO_MANY_SAMPLES', `payload: ${root.length} elements > ${ctx.maxSamples}`);
+    for (let i = 0; i < root.length; i++) {
+      const element: unknown = root[i];
+      const verdict = judge(element, contract, ctx, i);
+      if (typeof verdict === 'number') accepted.push(accept(element as T, verdict, i));
+      else rejected.push(verdict);
+    }
+    return { accepted, rejected };
+  }
+  if (root === null || typeof root !== 'object') {
+    return whole('NOT_OBJECT', `payload: expected object or array, got ${jsonType(root)}`);
+  }
+  const verdict = judge(root, contract, ctx, undefined);
+  if (typeof verdict === 'number') accepted.push(accept(root as T, verdict, 0));
+  else rejected.push(verdict);
+  return { accepted, rejected };
+}
+
+const acceptSample = (sample: TelemetrySample, tsMs: number, index: number): AcceptedSample => ({ sample, tsMs, index });
+const acceptEvent = (event: VehicleEvent, tsMs: number, index: number): AcceptedEvent => ({ event, tsMs, index });
+
+/** Decodes a `fleet/{vid}/telemetry` payload: one sample or an array of up to ctx.maxSamples samples. */
+export function decodeTelemetry(payload: Uint8Array, ctx: DecodeContext): DecodeResult<AcceptedSample> {
+  return decodeBatch(payload, ctx, telemetryContract, acceptSample);
+}
+
+/** Decodes a `fleet/{vid}/events` payload: one event or an array of up to ctx.maxSamples events. */
+export function decodeEvents(payload: Uint8Array, ctx: DecodeContext): DecodeResult<AcceptedEvent> {
+  return decodeBatch(payload, ctx, eventContract, acceptEvent);
+}
+
+/**
+ * Decodes a `fleet/{vid}/status` payload (retained, also the Last Will). No ts, so no time window. An empty payload
+ * (a retained message being cleared) is MALFORMED_JSON; callers that care can test `payload.byteLength === 0` first.
+ */
+export function decodeStatus(payload: Uint8Array, options: { maxBytes?: number } = {}): StatusDecodeResult {
+  const root = parsePayload(payload, options.maxBytes ?? MAX_STATUS_BYTES);
+  if (root instanceof ParseFailure) return { ok: false, rejection: root.rejection };
+  if (root === null || typeof root !== 'object' || Array.isArray(root)) {
+    return { ok: false, rejection: reject('NOT_OBJECT', `payload: expected object, got ${jsonType(root)}`) };
+  }
+  const v = (root as Record<string, unknown>)['v'];
+  if (v !== 1) {
+    return { ok: false, rejection: reject('UNKNOWN_VERSION', v === undefined ? 'v: missing' : `v: ${renderValue(v)} (supported: 1)`) };
+  }
+  if (!statusContract.check(root)) {
+    const verdict = statusContract.explain(root);
+    return { ok: false, rejection: reject(verdict.reason, verdict.detail) };
+  }
+  return { ok: true, status: root };
+}
+
+/** The rejection for a message whose topic parseTopic refused (the broker ACL should make this rare). */
+export function unknownTopicRejection(topic: string): Rejection {
+  const shown = JSON.stringify(topic.length > 80 ? `${topic.slice(0, 80)}…` : topic);
+  return reject('UNKNOWN_TOPIC', `topic: ${shown} is not fleet/{vehicle id}/{telemetry|events|status|cmd|cmd/ack}`);
+}

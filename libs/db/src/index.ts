@@ -1,0 +1,26 @@
+// @fleet/db: the database handle, table types, migrations and repositories. All SQL of the project lives here.
+export { DATABASE, type Database, type DatabaseOptions, type DB, createDatabase, parseInt8, poolOf } from './database.js';
+export { type BackendInfo, type StorageBackend, describeBackend, detectBackend } from './backend.js';
+export { MIGRATIONS, type MigrateResult, migrateDown, migrateToLatest } from './migrate.js';
+
+export type * from './tables/column-types.js';
+export * from './tables/tenant.table.js';
+export * from './tables/api-key.table.js';
+export * from './tables/vehicle.table.js';
+export * from './tables/service-account.table.js';
+export * from './tables/telemetry.table.js';
+export * from './tables/event.table.js';
+export * from './tables/vehicle-state.table.js';
+export * from './tables/energy-hourly.table.js';
+export * from './tables/dead-letter.table.js';
+export * from './tables/specfleet-meta.table.js';
+
+export { type BulkInsertResult, TELEMETRY_COLUMNS, TelemetryRepository } from './repositories/telemetry.repository.js';
+export { EVENT_COLUMNS, EventsRepository } from './repositories/events.repository.js';
+export { DEAD_LETTER_RAW_LIMIT, DeadLetterRepository, type NewDeadLetter } from './repositories/dead-letter.repository.js';
+export { type NewVehicle, type Vehicle, type VehicleCredential, VehicleRepository, toVehicle } from './repositories/vehicle.repository.js';
+export { type Tenant, TenantRepository, toTenant } from './repositories/tenant.repository.js';
+export { type ApiKey, ApiKeyRepository, type NewApiKey, toApiKey } from './repositories/api-key.repository.js';
+export { type ServiceAccount, ServiceAccountRepository, toServiceAccount } from './repositories/service-account.repository.js';
+export { HealthRepository } from './repositories/health.repository.js';
+export { type EmbeddedPostgresOptions, type EmbeddedPostgresServer, ensureDatabaseExists, startEmbeddedPostgres } from './embedded-postgres.js';

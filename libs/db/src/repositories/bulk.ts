@@ -1,0 +1,110 @@
+// Helpers for the bulk-insert hot paths (unnest arrays and COPY text format) shared by the telemetry and events repositories.
+
+/** How a column travels in a bulk insert: the PostgreSQL type of its unnest array, and how a JS value is encoded. */
+export type BulkKind = 'text' | 'timestamptz' | 'int8' | 'int2' | 'float8' | 'float4' | 'bool' | 'jsonb' | 'text[]';
+
+export interface BulkColumn<K extends string> {
+  name: K;
+  kind: BulkKind;
+}
+
+/**
+ * unnest() cannot take an array of arrays (PostgreSQL arrays are rectangular and unnest flattens them), so a
+ * text[] column travels as a text[] of array literals and is cast back per row; jsonb travels as JSON text.
+ */
+export function unnestArrayType(kind: BulkKind): string {
+  return kind === 'text[]' ? 'text[]' : kind === 'jsonb' ? 'text[]' : `${kind}[]`;
+}
+
+/** The SELECT-list expression turning the unnested value back into the column's type. */
+export function unnestSelectExpr(name: string, kind: BulkKind): string {
+  if (kind === 'text[]') return `${name}::text[]`;
+  if (kind === 'jsonb') return `${name}::jsonb`;
+  if (name === 'received_at') return `COALESCE(${name}, now())`;
+  return name;
+}
+
+/** A PostgreSQL array literal for a text[] value: {"a","b"} with " and \ escaped. */
+export function textArrayLiteral(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+}
+
+function toDate(value: unknown): Date {
+  return value instanceof Date ? value : new Date(value as string);
+}
+
+/** The element to put in the column's unnest parameter array (node-pg serialises the array). */
+export function toUnnestValue(kind: BulkKind, value: unknown): unknown {
+  if (value === undefined || value === null) return null;
+  switch (kind) {
+    case 'jsonb':
+      return typeof value === 'string' ? value : JSON.stringify(value);
+    case 'text[]':
+      return textArrayLiteral(value as string[]);
+    case 'timestamptz':
+      // ISO strings are unambiguous; node-pg would format a Date in the local time zone (also correct, but longer).
+      return toDate(value).toISOString();
+    default:
+      return value;
+  }
+}
+
+/** COPY text format: backslash, tab, newline and carriage return are escaped; \N is NULL. */
+function copyEscape(text: string): string {
+  return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
+/** One field of a COPY … FROM STDIN (text format) line. */
+export function toCopyField(kind: BulkKind, value: unknown): string {
+  if (value === undefined || value === null) return '\\N';
+  switch (kind) {
+    case 'bool':
+      return value ? 't' : 'f';
+    case 'timestamptz':
+      return toDate(value).toISOString();
+    case 'jsonb':
+      return copyEscape(typeof value === 'string' ? value : JSON.stringify(value));
+    case 'text[]':
+      return copyEscape(textArrayLiteral(value as string[]));
+    case 'text':
+      return copyEscape(String(value));
+    default:
+      // Numbers: String() gives what PostgreSQL parses (including NaN / Infinity for float columns).
+      return String(value);
+  }
+}
+
+/** SQL for INSERT INTO table (cols) SELECT … FROM unnest($1::t1[], $2::t2[], …) AS u(cols) ON CONFLICT DO NOTHING. */
+export function unnestInsertSql<K extends string>(table: string, columns: ReadonlyArray<BulkColumn<K>>): string {
+  const names = columns.map((c) => c.name).join(', ');
+  const arrays = columns.map((c, i) => `$${i + 1}::${unnestArrayType(c.kind)}`).join(', ');
+  const select = columns.map((c) => unnestSelectExpr(c.name, c.kind)).join(', ');
+  return `INSERT INTO ${table} (${names}) SELECT ${select} FROM unnest(${arrays}) AS u(${names}) ON CONFLICT DO NOTHING`;
+}
+
+/** One parameter array per column, in column order. */
+export function unnestParameters<K extends string, R extends Partial<Record<K, unknown>>>(
+  columns: ReadonlyArray<BulkColumn<K>>,
+  rows: readonly R[],
+): unknown[][] {
+  return columns.map((c) => rows.map((r) => toUnnestValue(c.kind, r[c.name])));
+}
+
+/** The COPY text-format payload for the rows, one line per row. */
+export function copyPayload<K extends string, R extends Partial<Record<K, unknown>>>(
+  columns: ReadonlyArray<BulkColumn<K>>,
+  rows: readonly R[],
+): string {
+  let out = '';
+  for (const r of rows) {
+    out += columns.map((c) => toCopyField(c.kind, r[c.name])).join('\t');
+    out += '\n';
+  }
+  return out;
+}
+
+/** The column definition for a staging table (no constraints, no defaults). */
+export function stagingColumnDef(name: string, kind: BulkKind): string {
+  const type = kind === 'float8' ? 'double precision' : kind === 'float4' ? 'real' : kind === 'int8' ? 'bigint' : kind === 'int2' ? 'smallint' : kind === 'bool' ? 'boolean' : kind;
+  return `${name} ${type}`;
+}

@@ -1,0 +1,294 @@
+// Read side of the fleet for the query API: vehicles joined with their latest snapshot (vehicle_state), with the
+// connectivity rule of SPEC §5 evaluated in SQL so it can filter, count and paginate. Never touches telemetry.
+import { Inject, Injectable } from '@nestjs/common';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { DATABASE, type DB } from '../database.js';
+import type { ActiveAlarms } from '../tables/vehicle-state.table.js';
+import type { BodyType, Powertrain } from '../tables/vehicle.table.js';
+
+export type ConnectivityValue = 'online' | 'stale' | 'offline';
+
+export interface FleetFilter {
+  type?: string | undefined;
+  bodyType?: string | undefined;
+  powertrain?: string | undefined;
+  /** vehicle_state.state (off | idle | driving | working | charging | refuelling). */
+  state?: string | undefined;
+  connectivity?: ConnectivityValue | undefined;
+}
+
+export interface ConnectivityClock {
+  /** The instant connectivity is judged at (one per request, so a page and its counts agree). */
+  now: Date;
+  /** Silent longer than this = offline. */
+  offlineAfterS: number;
+}
+
+/** A vehicle of the registry with its latest snapshot (snapshot fields null when it never reported). */
+export interface FleetVehicleRow {
+  id: string;
+  tenantId: string;
+  type: string;
+  bodyType: BodyType;
+  powertrain: Powertrain;
+  vin: string | null;
+  model: string | null;
+  batteryKwh: number | null;
+  h2CapacityKg: number | null;
+  fuelCapacityL: number | null;
+  reportIntervalS: number;
+  credentialsRotatedAt: Date | null;
+  createdAt: Date;
+  connectivity: ConnectivityValue;
+  connected: boolean;
+  connectedAt: Date | null;
+  disconnectedAt: Date | null;
+  fw: string | null;
+  lastTs: Date | null;
+  lastSeq: number | null;
+  lastReceivedAt: Date | null;
+  state: string | null;
+  lat: number | null;
+  lon: number | null;
+  speedKmh: number | null;
+  headingDeg: number | null;
+  odometerKm: number | null;
+  socPct: number | null;
+  h2MassKg: number | null;
+  fuelLevelPct: number | null;
+  batteryTempMaxC: number | null;
+  batteryTempMinC: number | null;
+  cellVMax: number | null;
+  cellVMin: number | null;
+  sohPct: number | null;
+  bodyActive: boolean | null;
+  bodyPowerKw: number | null;
+  activeAlarms: ActiveAlarms;
+  alarmMaxLevel: number;
+  activeDtcs: string[];
+}
+
+export interface ActiveAlarmRow {
+  vehicleId: string;
+  code: string;
+  level: number;
+  since: string | null;
+  message: string | null;
+}
+
+@Injectable()
+export class FleetQueryRepository {
+  constructor(@Inject(DATABASE) private readonly db: Kysely<DB>) {}
+
+  /**
+   * The connectivity expression (SPEC §5), mirrored by connectivityOf() in apps/query: offline when never seen,
+   * disconnected or silent longer than offlineAfterS; online when a sample arrived within 3 × report_interval_s;
+   * stale otherwise.
+   */
+  private connectivity(clock: ConnectivityClock): RawBuilder<ConnectivityValue> {
+    const now = clock.now.toISOString();
+    return sql<ConnectivityValue>`CASE
+      WHEN s.vehicle_id IS NULL OR NOT s.connected THEN 'offline'
+      WHEN s.last_received_at IS NULL THEN 'stale'
+      WHEN s.last_received_at < ${now}::timestamptz - make_interval(secs => ${clock.offlineAfterS}) THEN 'offline'
+      WHEN s.last_received_at >= ${now}::timestamptz - make_interval(secs => 3 * v.report_interval_s) THEN 'online'
+      ELSE 'stale' END`;
+  }
+
+  private base(tenantId: string, filter: FleetFilter) {
+    let q = this.db
+      .selectFrom('vehicles as v')
+      .leftJoin('vehicle_state as s', (j) => j.onRef('s.vehicle_id', '=', 'v.id').onRef('s.tenant_id', '=', 'v.tenant_id'))
+      .where('v.tenant_id', '=', tenantId);
+    if (filter.type !== undefined) q = q.where('v.type', '=', filter.type);
+    if (filter.bodyType !== undefined) q = q.where('v.body_type', '=', filter.bodyType as BodyType);
+    if (filter.powertrain !== undefined) q = q.where('v.powertrain', '=', filter.powertrain as Powertrain);
+    if (filter.state !== undefined) q = q.where('s.state', '=', filter.state);
+    return q;
+  }
+
+  /** One page of the tenant's vehicles in id order, after `afterId`; `limit + 1` rows tell whether more follow. */
+  async list(tenantId: string, filter: FleetFilter, clock: ConnectivityClock, page: { afterId?: string | undefined; limit: number }): Promise<FleetVehicleRow[]> {
+    let q = this.base(tenantId, filter).select(this.columns(clock));
+    if (filter.connectivity !== undefined) q = q.where(sql<boolean>`${this.connectivity(clock)} = ${filter.connectivity}`);
+    if (page.afterId !== undefined) q = q.where('v.id', '>', page.afterId);
+    const rows = await q.orderBy('v.id').limit(page.limit + 1).execute();
+    return rows.map(toFleetVehicleRow);
+  }
+
+  /** Every vehicle of the tenant matching the filter (fleet health grades all of them). */
+  async listAll(tenantId: string, filter: FleetFilter, clock: ConnectivityClock): Promise<FleetVehicleRow[]> {
+    const rows = await this.base(tenantId, filter).select(this.columns(clock)).orderBy('v.id').execute();
+    return rows.map(toFleetVehicleRow);
+  }
+
+  async find(tenantId: string, id: string, clock: ConnectivityClock): Promise<FleetVehicleRow | undefined> {
+    const row = await this.base(tenantId, {}).select(this.columns(clock)).where('v.id', '=', id).executeTakeFirst();
+    return row ? toFleetVehicleRow(row) : undefined;
+  }
+
+  /** Vehicles per connectivity over the filter (its own connectivity criterion ignored: the counts show all three). */
+  async countByConnectivity(tenantId: string, filter: FleetFilter, clock: ConnectivityClock): Promise<Record<ConnectivityValue, number>> {
+    const { connectivity: _ignored, ...rest } = filter;
+    const rows = await this.base(tenantId, rest)
+      .select([this.connectivity(clock).as('connectivity'), sql<number>`count(*)::int`.as('n')])
+      .groupBy(sql`1`)
+      .execute();
+    const out: Record<ConnectivityValue, number> = { online: 0, stale: 0, offline: 0 };
+    for (const r of rows) out[r.connectivity] = r.n;
+    return out;
+  }
+
+  /**
+   * Active alarms across the tenant's fleet from vehicle_state (one row per vehicle and code), worst level first,
+   * then vehicle id and code; `after` is the last row of the previous page.
+   */
+  async listActiveAlarms(
+    tenantId: string,
+    minLevel: number,
+    page: { after?: { level: number; vehicleId: string; code: string } | undefined; limit: number },
+  ): Promise<ActiveAlarmRow[]> {
+    const after = page.after;
+    const { rows } = await sql<{ vehicle_id: string; code: string; level: number; since: string | null; message: string | null }>`
+      SELECT s.vehicle_id, a.key AS code, (a.value->>'level')::int AS level, a.value->>'since' AS since, a.value->>'message' AS message
+      FROM vehicle_state s CROSS JOIN LATERAL jsonb_each(s.active_alarms) a
+      WHERE s.tenant_id = ${tenantId} AND s.alarm_max_level >= ${minLevel} AND (a.value->>'level')::int >= ${minLevel}
+        ${after ? sql`AND (-(a.value->>'level')::int, s.vehicle_id, a.key) > (${-after.level}::int, ${after.vehicleId}::text, ${after.code}::text)` : sql``}
+      ORDER BY -(a.value->>'level')::int, s.vehicle_id, a.key
+      LIMIT ${page.limit + 1}`.execute(this.db);
+    return rows.map((r) => ({ vehicleId: r.vehicle_id, code: r.code, level: r.level, since: r.since, message: r.message }));
+  }
+
+  private columns(clock: ConnectivityClock) {
+    return [
+      'v.id',
+      'v.tenant_id',
+      'v.type',
+      'v.body_type',
+      'v.powertrain',
+      'v.vin',
+      'v.model',
+      'v.battery_kwh',
+      'v.h2_capacity_kg',
+      'v.fuel_capacity_l',
+      'v.report_interval_s',
+      'v.credentials_rotated_at',
+      'v.created_at',
+      this.connectivity(clock).as('connectivity'),
+      sql<boolean>`coalesce(s.connected, false)`.as('connected'),
+      's.connected_at',
+      's.disconnected_at',
+      's.fw',
+      's.last_ts',
+      's.last_seq',
+      's.last_received_at',
+      's.state',
+      's.lat',
+      's.lon',
+      's.speed_kmh',
+      's.heading_deg',
+      's.odometer_km',
+      's.soc_pct',
+      's.h2_mass_kg',
+      's.fuel_level_pct',
+      's.battery_temp_max_c',
+      's.battery_temp_min_c',
+      's.cell_v_max',
+      's.cell_v_min',
+      's.soh_pct',
+      's.body_active',
+      's.body_power_kw',
+      sql<ActiveAlarms>`coalesce(s.active_alarms, '{}'::jsonb)`.as('active_alarms'),
+      sql<number>`coalesce(s.alarm_max_level, 0)::int`.as('alarm_max_level'),
+      sql<string[]>`coalesce(s.active_dtcs, '{}'::text[])`.as('active_dtcs'),
+    ] as const;
+  }
+}
+
+type Row = {
+  id: string;
+  tenant_id: string;
+  type: string;
+  body_type: BodyType;
+  powertrain: Powertrain;
+  vin: string | null;
+  model: string | null;
+  battery_kwh: number | null;
+  h2_capacity_kg: number | null;
+  fuel_capacity_l: number | null;
+  report_interval_s: number;
+  credentials_rotated_at: Date | null;
+  created_at: Date;
+  connectivity: ConnectivityValue;
+  connected: boolean;
+  connected_at: Date | null;
+  disconnected_at: Date | null;
+  fw: string | null;
+  last_ts: Date | null;
+  last_seq: number | null;
+  last_received_at: Date | null;
+  state: string | null;
+  lat: number | null;
+  lon: number | null;
+  speed_kmh: number | null;
+  heading_deg: number | null;
+  odometer_km: number | null;
+  soc_pct: number | null;
+  h2_mass_kg: number | null;
+  fuel_level_pct: number | null;
+  battery_temp_max_c: number | null;
+  battery_temp_min_c: number | null;
+  cell_v_max: number | null;
+  cell_v_min: number | null;
+  soh_pct: number | null;
+  body_active: boolean | null;
+  body_power_kw: number | null;
+  active_alarms: ActiveAlarms;
+  alarm_max_level: number;
+  active_dtcs: string[];
+};
+
+function toFleetVehicleRow(r: Row): FleetVehicleRow {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    type: r.type,
+    bodyType: r.body_type,
+    powertrain: r.powertrain,
+    vin: r.vin,
+    model: r.model,
+    batteryKwh: r.battery_kwh,
+    h2CapacityKg: r.h2_capacity_kg,
+    fuelCapacityL: r.fuel_capacity_l,
+    reportIntervalS: r.report_interval_s,
+    credentialsRotatedAt: r.credentials_rotated_at,
+    createdAt: r.created_at,
+    connectivity: r.connectivity,
+    connected: r.connected,
+    connectedAt: r.connected_at,
+    disconnectedAt: r.disconnected_at,
+    fw: r.fw,
+    lastTs: r.last_ts,
+    lastSeq: r.last_seq,
+    lastReceivedAt: r.last_received_at,
+    state: r.state,
+    lat: r.lat,
+    lon: r.lon,
+    speedKmh: r.speed_kmh,
+    headingDeg: r.heading_deg,
+    odometerKm: r.odometer_km,
+    socPct: r.soc_pct,
+    h2MassKg: r.h2_mass_kg,
+    fuelLevelPct: r.fuel_level_pct,
+    batteryTempMaxC: r.battery_temp_max_c,
+    batteryTempMinC: r.battery_temp_min_c,
+    cellVMax: r.cell_v_max,
+    cellVMin: r.cell_v_min,
+    sohPct: r.soh_pct,
+    bodyActive: r.body_active,
+    bodyPowerKw: r.body_power_kw,
+    activeAlarms: r.active_alarms,
+    alarmMaxLevel: r.alarm_max_level,
+    activeDtcs: r.active_dtcs,
+  };
+}

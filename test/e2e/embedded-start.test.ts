@@ -1,0 +1,40 @@
+// `npm start` as a user runs it: embedded PostgreSQL in a fresh data dir, migrations, the API, a clean Ctrl-C,
+// and a second start on the same data dir that finds everything already migrated.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startProcess } from '../support/process.js';
+
+describe('npm start (embedded mode)', () => {
+  let dataDir = '';
+  afterAll(async () => {
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('starts the embedded database, migrates it, serves /health, stops on SIGINT and keeps the data', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'specfleet-start-'));
+    const { chmod } = await import('node:fs/promises');
+    await chmod(dataDir, 0o755);
+    const env = { SPECFLEET_DATA_DIR: dataDir, HTTP_PORT: '0', EMBEDDED_PG_PORT: '0', MQTT_PORT: '0', MQTT_WS_PORT: '0', SIM_VEHICLES: '0', DATABASE_URL: '' };
+
+    const first = startProcess('apps/specfleet/src/main.ts', env);
+    const [, port] = await first.waitFor(/API\s+http:\/\/[^:]+:(\d+)/, 90_000);
+    expect(first.output()).toMatch(/database\s+embedded PostgreSQL .* — PostgreSQL \d+\.\d+, [1-9]\d* new migrations/);
+    const live = await fetch(`http://127.0.0.1:${port}/health/live`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { checks: Record<string, string> }).checks.database).toBe('ok');
+    first.child.kill('SIGINT');
+    expect(await first.exited).toBe(0);
+    expect(first.output()).toContain('"msg":"stopped"');
+
+    const second = startProcess('apps/specfleet/src/main.ts', env);
+    await second.waitFor(/API\s+http:\/\/[^:]+:(\d+)/, 90_000);
+    expect(second.output()).toMatch(/, 0 new migrations/);
+    second.child.kill('SIGINT');
+    expect(await second.exited).toBe(0);
+  });
+});

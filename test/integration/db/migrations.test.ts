@@ -1,0 +1,138 @@
+// The migrations run from an empty database, are idempotent, revert to nothing, and pick the right backend.
+import { sql } from 'kysely';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { detectBackend, migrateDown, migrateToLatest } from '../../../libs/db/src/index.js';
+import { describeEachBackend } from '../../setup/database.js';
+import { createEmptyDatabase, type EmptyDatabase } from './helpers.js';
+
+const SPECFLEET_TABLES = [
+  'api_keys',
+  'dead_letters',
+  'energy_hourly',
+  'events',
+  'service_accounts',
+  'specfleet_meta',
+  'telemetry',
+  'tenants',
+  'vehicle_state',
+  'vehicles',
+];
+
+describeEachBackend('migrations', (backend) => {
+  let database: EmptyDatabase;
+  const publicTables = async (): Promise<string[]> => {
+    const { rows } = await sql<{ tablename: string }>`
+      SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'kysely_%' ORDER BY tablename`.execute(database.db);
+    return rows.map((r) => r.tablename);
+  };
+
+  beforeAll(async () => {
+    database = await createEmptyDatabase(backend);
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it('migrates an empty database to the latest schema and names the backend', async () => {
+    const lines: string[] = [];
+    const result = await migrateToLatest(database.db, (line) => lines.push(line));
+
+    expect(result.applied).toEqual(['2026_11_26_130000_initial_schema']);
+    expect(result.backend).toBe(backend.kind);
+    expect(await publicTables()).toEqual(SPECFLEET_TABLES);
+    if (backend.kind === 'timescaledb') {
+      expect(result.timescaledbVersion).toMatch(/^2\./);
+      expect(lines[0]).toBe(
+        `migrations: TimescaleDB ${result.timescaledbVersion} on PostgreSQL ${result.serverVersion} — telemetry and events are hypertables`,
+      );
+    } else {
+      expect(result.timescaledbVersion).toBeUndefined();
+      expect(lines[0]).toMatch(new RegExp(`^migrations: plain PostgreSQL ${result.serverVersion.replace('.', '\\.')} — `));
+    }
+    expect(lines[1]).toBe('migrations: applied 2026_11_26_130000_initial_schema');
+  });
+
+  it(`makes telemetry and events hypertables only on TimescaleDB (${backend.kind})`, async () => {
+    const info = await detectBackend(database.db);
+    expect(info.backend).toBe(backend.kind);
+    if (backend.kind === 'timescaledb') {
+      const { rows } = await sql<{ hypertable_name: string }>`
+        SELECT hypertable_name FROM timescaledb_information.hypertables ORDER BY hypertable_name`.execute(database.db);
+      expect(rows.map((r) => r.hypertable_name)).toEqual(['events', 'telemetry']);
+      const dims = await sql<{ hypertable_name: string; time_interval: { hours?: number; days?: number } }>`
+        SELECT hypertable_name, time_interval FROM timescaledb_information.dimensions ORDER BY hypertable_name`.execute(database.db);
+      expect(dims.rows.map((d) => [d.hypertable_name, d.time_interval])).toEqual([
+        ['events', { days: 7 }],
+        ['telemetry', { hours: 6 }],
+      ]);
+    } else {
+      const ext = await sql`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`.execute(database.db);
+      expect(ext.rows).toHaveLength(0);
+    }
+  });
+
+  it('is a no-op when run again', async () => {
+    const lines: string[] = [];
+    const result = await migrateToLatest(database.db, (line) => lines.push(line));
+    expect(result.applied).toEqual([]);
+    expect(lines[1]).toBe('migrations: already up to date');
+  });
+
+  it('reverts to an empty schema, then migrates up again', async () => {
+    const down = await migrateDown(database.db);
+    expect(down.reverted).toEqual(['2026_11_26_130000_initial_schema']);
+    expect(await publicTables()).toEqual([]);
+
+    const again = await migrateToLatest(database.db);
+    expect(again.applied).toEqual(['2026_11_26_130000_initial_schema']);
+    expect(again.backend).toBe(backend.kind);
+    expect(await publicTables()).toEqual(SPECFLEET_TABLES);
+  });
+
+  it('runs once when two processes migrate at the same time', async () => {
+    await migrateDown(database.db);
+    const [a, b] = await Promise.all([migrateToLatest(database.db), migrateToLatest(database.db)]);
+    expect([...a.applied, ...b.applied]).toEqual(['2026_11_26_130000_initial_schema']);
+  });
+});
+
+describeEachBackend('migrations without the right to create the timescaledb extension', (backend) => {
+  // A role that may create tables but not the timescaledb extension: CREATE EXTENSION fails inside the
+  // migration's transaction, which must fall back to plain tables instead of failing (the same path as a server
+  // that has the extension installed but not preloaded).
+  it.runIf(backend.kind === 'timescaledb')('falls back to plain PostgreSQL and says why', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const { withAdmin } = await import('../../setup/admin.js');
+    const { createDatabase } = await import('../../../libs/db/src/index.js');
+    const role = `sf_noext_${randomBytes(4).toString('hex')}`;
+    const name = `${(backend.template ?? 'sf_tpl_x').replace('sf_tpl_', 'sf_e_')}_${randomBytes(4).toString('hex')}`;
+    // TimescaleDB 2.x is a trusted extension: a database owner may create it. So the database belongs to the admin,
+    // and the role only gets CREATE on the public schema (tables yes, extensions no).
+    await withAdmin(backend.adminUrl, async (admin) => {
+      await admin.query(`CREATE ROLE "${role}" LOGIN`);
+      await admin.query(`CREATE DATABASE "${name}"`);
+    });
+    const url = new URL(backend.adminUrl);
+    url.pathname = `/${name}`;
+    await withAdmin(url.toString(), (admin) => admin.query(`GRANT CREATE ON SCHEMA public TO "${role}"`));
+    url.username = role;
+    url.password = '';
+    const database = createDatabase(url.toString(), { max: 1 });
+    try {
+      const lines: string[] = [];
+      const result = await migrateToLatest(database.db, (line) => lines.push(line));
+      expect(result.backend).toBe('postgres');
+      expect(result.applied).toEqual(['2026_11_26_130000_initial_schema']);
+      expect(lines[0]).toMatch(/^migrations: plain PostgreSQL \S+ — timescaledb extension available but not loadable \(permission denied/);
+      const ext = await sql`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`.execute(database.db);
+      expect(ext.rows).toHaveLength(0);
+      expect((await detectBackend(database.db)).backend).toBe('postgres');
+    } finally {
+      await database.close();
+      await withAdmin(backend.adminUrl, async (admin) => {
+        await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+        await admin.query(`DROP ROLE IF EXISTS "${role}"`);
+      });
+    }
+  });
+});
