@@ -2,7 +2,9 @@
 import 'reflect-metadata';
 import { createLogger, loadConfigOrExit } from '@fleet/config';
 import { createDatabase } from '@fleet/db';
+import { tcpProbe } from './health/tcp-probe.js';
 import { createQueryApp } from './query.app.js';
+import { brokerAddress, queryOptionsFromConfig } from './query.config.js';
 
 const config = loadConfigOrExit('query');
 const logger = createLogger('query', config.LOG_LEVEL);
@@ -16,7 +18,13 @@ const database = createDatabase(config.DATABASE_URL, {
   applicationName: 'specfleet-query',
   onPoolError: (error) => logger.warn({ err: error }, 'database connection lost'),
 });
-const app = await createQueryApp({ db: database.db, logger });
+const broker = brokerAddress(config);
+const app = await createQueryApp({
+  db: database.db,
+  logger,
+  options: queryOptionsFromConfig(config),
+  readiness: { broker: tcpProbe(broker.host, broker.port) },
+});
 await app.listen({ port: config.HTTP_PORT, host: '0.0.0.0' });
 logger.info({ port: config.HTTP_PORT }, 'query API listening');
 const stop = async (): Promise<void> => {

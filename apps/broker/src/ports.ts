@@ -1,0 +1,37 @@
+// The broker's side effects, as small interfaces wired to the registry (libs/db), the ingestion pipeline and
+// vehicle_state by whoever assembles the process; tests wire them to in-memory doubles.
+
+/** Looks up the credentials of MQTT principals. Digests are SHA-256 of the (256-bit random) secret. */
+export interface CredentialStore {
+  findVehicle(id: string): Promise<{ tenantId: string; secretDigest: Buffer } | undefined>;
+  findServiceAccount(id: string): Promise<{ secretDigest: Buffer } | undefined>;
+}
+
+/** The channels a vehicle publishes that must be stored (status goes to ConnectivitySink instead). */
+export type IngestChannel = 'telemetry' | 'events' | 'cmd/ack';
+
+export interface IngestMessage {
+  vehicleId: string;
+  channel: IngestChannel;
+  topic: string;
+  payload: Buffer;
+  receivedAt: Date;
+}
+
+/**
+ * Durable hand-off to ingestion. `ingest` resolves once the message is committed (or dead-lettered) durably and
+ * rejects when it could not be (database down): the broker acknowledges a QoS 1 PUBLISH only after it resolves.
+ */
+export interface IngestSink {
+  ingest(message: IngestMessage): Promise<void>;
+}
+
+export type DisconnectReason = 'clean' | 'will' | 'error' | 'timeout';
+
+/** Connectivity facts for vehicle_state. Fire-and-forget: the broker never waits on it and ignores its errors. */
+export interface ConnectivitySink {
+  connected(vehicleId: string, at: Date): void;
+  disconnected(vehicleId: string, at: Date, reason: DisconnectReason): void;
+  /** A `fleet/{vid}/status` message: retained status published by the vehicle, or its Last Will. */
+  status(vehicleId: string, payload: Buffer, at: Date): void;
+}

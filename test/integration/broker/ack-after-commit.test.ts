@@ -1,0 +1,82 @@
+// SPEC §4.1 at the broker: a QoS 1 PUBLISH is PUBACKed only once the IngestSink committed it; a sink failure leaves
+// it unacknowledged and drops the connection, and the stock client resends it after reconnecting.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { closeTrackedClients, connectClient, endAll, rawClient, sleep, startBroker, type TestBroker, waitFor } from './harness.js';
+
+describe('broker: acknowledgement only after commit', () => {
+  let broker: TestBroker;
+  let secret: string;
+
+  beforeEach(async () => {
+    broker = await startBroker();
+    secret = broker.credentials.addVehicle('V1');
+  });
+  afterEach(async () => {
+    await closeTrackedClients();
+    await broker.stop();
+  });
+
+  it('does not PUBACK while the commit is pending, and PUBACKs each message as its own commit resolves', async () => {
+    const client = await connectClient(broker, { clientId: 'V1', username: 'V1', password: secret });
+    broker.ingest.mode = 'hold';
+    const acked: number[] = [];
+    for (const seq of [1, 2, 3]) {
+      client.publish('fleet/V1/telemetry', JSON.stringify({ seq }), { qos: 1 }, (err) => {
+        if (!err) acked.push(seq);
+      });
+    }
+    await waitFor(() => broker.ingest.held.length === 3, 5_000, 'three pending commits');
+    await sleep(300);
+    expect(acked).toEqual([]);
+    expect(broker.ingest.committed).toHaveLength(0);
+
+    broker.ingest.held[1]!.resolve();
+    await waitFor(() => acked.length === 1, 5_000, 'first PUBACK');
+    expect(acked).toEqual([2]);
+    await sleep(100);
+    expect(acked).toEqual([2]);
+
+    broker.ingest.held[0]!.resolve();
+    broker.ingest.held[2]!.resolve();
+    await waitFor(() => acked.length === 3, 5_000, 'all PUBACKs');
+    expect(acked.sort()).toEqual([1, 2, 3]);
+    expect(broker.ingest.payloads()).toEqual(['{"seq":2}', '{"seq":1}', '{"seq":3}']);
+    await endAll(client);
+  });
+
+  it('never PUBACKs a message whose commit failed; the client resends it after reconnecting and it is stored', async () => {
+    broker.ingest.mode = 'reject';
+    const client = rawClient(broker.url, { clientId: 'V1', username: 'V1', password: secret, protocolVersion: 4, clean: false, reconnectPeriod: 100 });
+    await new Promise((resolve) => client.once('connect', resolve));
+    let closes = 0;
+    client.on('close', () => {
+      closes++;
+      broker.ingest.mode = 'commit'; // the database is back by the time the client returns
+    });
+
+    const ack = new Promise<Error | undefined>((resolve) => client.publish('fleet/V1/telemetry', '{"seq":42}', { qos: 1 }, (err) => resolve(err)));
+    expect(await ack).toBeFalsy();
+    expect(closes).toBeGreaterThanOrEqual(1);
+    expect(broker.ingest.attempts.map((m) => m.payload.toString())).toEqual(['{"seq":42}', '{"seq":42}']);
+    expect(broker.ingest.payloads()).toEqual(['{"seq":42}']);
+    const failed = (await broker.service.metrics.refusals.get()).values.find((v) => v.labels.reason === 'ingest_failed');
+    expect(failed?.value).toBe(1);
+    await endAll(client);
+  });
+
+  it('treats a commit that never answers as failed after ingestTimeoutMs (no PUBACK, connection closed)', async () => {
+    await broker.stop();
+    broker = await startBroker({ ingestTimeoutMs: 300 });
+    secret = broker.credentials.addVehicle('V1');
+    broker.ingest.mode = 'hold';
+    const client = await connectClient(broker, { clientId: 'V1', username: 'V1', password: secret });
+    let acked = false;
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.publish('fleet/V1/telemetry', '{"seq":1}', { qos: 1 }, (err) => {
+      if (!err) acked = true;
+    });
+    await closed;
+    expect(acked).toBe(false);
+    await endAll(client);
+  });
+});

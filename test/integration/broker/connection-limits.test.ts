@@ -1,0 +1,88 @@
+// SPEC §4.7: maximum connections, keepalive bounds, and the packet size limit at its default place in the stream
+// (TCP and WebSocket, where one MQTT packet may span many small frames).
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { closeTrackedClients, connectClient, rawClient, sleep, startBroker, type TestBroker, waitFor } from './harness.js';
+import { connectPacket, rawConnect, remainingLength } from './raw-mqtt.js';
+
+describe('broker: connection limits', () => {
+  let broker: TestBroker | undefined;
+  afterEach(async () => {
+    await closeTrackedClients();
+    await broker?.stop();
+  });
+
+  it('closes sockets beyond maxConnections at once, and accepts again when one leaves', async () => {
+    broker = await startBroker({ maxConnections: 2 });
+    const a = await rawConnect(broker.port);
+    const b = await rawConnect(broker.port);
+    await sleep(50);
+    const c = await rawConnect(broker.port);
+    await Promise.race([c.closed, sleep(2_000)]);
+    expect(c.isClosed()).toBe(true);
+    expect(a.isClosed() || b.isClosed()).toBe(false);
+    a.socket.destroy();
+    await sleep(100);
+    const d = await rawConnect(broker.port);
+    await sleep(100);
+    expect(d.isClosed()).toBe(false);
+    const refused = (await broker.service.metrics.refusals.get()).values.find((v) => v.labels.reason === 'max_connections');
+    expect(refused?.value).toBe(1);
+    b.socket.destroy();
+    d.socket.destroy();
+  });
+
+  it('enforces keepaliveMaxS on a client that asked for no keepalive at all', async () => {
+    broker = await startBroker({ keepaliveMinS: 1, keepaliveMaxS: 1 });
+    const secret = broker.credentials.addVehicle('V1');
+    const conn = await rawConnect(broker.port);
+    conn.socket.write(connectPacket('V1', 'V1', secret, 0)); // keepalive 0 = "never time me out"
+    await Promise.race([conn.closed, sleep(5_000)]);
+    expect(conn.isClosed()).toBe(true); // after 1.5 × 1 s of silence
+    await waitFor(() => broker!.connectivity.events.some((e) => e.kind === 'disconnected'), 2_000, 'disconnect');
+    expect(broker.connectivity.events).toContainEqual({ kind: 'disconnected', vehicleId: 'V1', reason: 'timeout' });
+    expect(broker.logs.find((l) => l.event === 'client_connected')).toMatchObject({ requestedKeepaliveS: 0, keepaliveS: 1 });
+  });
+
+  it('closes a connection whose packet exceeds maxPacketSize, over TCP, and accepts one just under it', async () => {
+    broker = await startBroker({ maxPacketSize: 1024 });
+    const secret = broker.credentials.addVehicle('V1');
+    const ok = await connectClient(broker, { clientId: 'V1', username: 'V1', password: secret });
+    await ok.publishAsync('fleet/V1/telemetry', Buffer.alloc(900, 0x61), { qos: 1 });
+    expect(broker.ingest.committed).toHaveLength(1);
+    await ok.endAsync();
+
+    const big = rawClient(broker.url, { clientId: 'V1', username: 'V1', password: secret });
+    await new Promise((resolve) => big.once('connect', resolve));
+    const closed = new Promise<void>((resolve) => big.once('close', () => resolve()));
+    big.publish('fleet/V1/telemetry', Buffer.alloc(2048, 0x61), { qos: 1 });
+    await closed;
+    expect(broker.ingest.committed).toHaveLength(1);
+    const refused = (await broker.service.metrics.refusals.get()).values.find((v) => v.labels.reason === 'packet_too_large');
+    expect(refused?.value).toBe(1);
+  });
+
+  it('closes a WebSocket connection whose PUBLISH announces too much, even when sent in small frames', async () => {
+    broker = await startBroker({ maxPacketSize: 4096 });
+    const secret = broker.credentials.addVehicle('V1');
+    const ws = new WebSocket(`ws://127.0.0.1:${broker.wsPort}/mqtt`, 'mqtt');
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    ws.on('error', () => undefined);
+    await new Promise((resolve) => ws.once('open', resolve));
+    const received: Buffer[] = [];
+    ws.on('message', (data) => received.push(data as Buffer)); // aedes may write the CONNACK in several frames
+    ws.send(connectPacket('V1', 'V1', secret));
+    await waitFor(() => Buffer.concat(received).length >= 4, 3_000, 'CONNACK');
+    expect([...Buffer.concat(received)]).toEqual([0x20, 0x02, 0x00, 0x00]);
+    const topic = Buffer.from([0, 18, ...Buffer.from('fleet/V1/telemetry')]);
+    ws.send(Buffer.concat([Buffer.from([0x32]), remainingLength(10 * 1024 * 1024)]));
+    ws.send(topic);
+    for (let i = 0; i < 20 && ws.readyState === WebSocket.OPEN; i++) {
+      ws.send(Buffer.alloc(1024));
+      await sleep(5);
+    }
+    await Promise.race([closed, sleep(3_000)]);
+    expect(ws.readyState).toBe(WebSocket.CLOSED);
+    expect(broker.ingest.attempts).toHaveLength(0);
+  });
+});

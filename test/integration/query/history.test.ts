@@ -1,0 +1,74 @@
+// A vehicle's telemetry (raw pages and bucketed series, identical on TimescaleDB and PostgreSQL) and events.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { EventsRepository, type NewTelemetryRow } from '../../../libs/db/src/index.js';
+import { describeEachBackend } from '../../setup/database.js';
+import { type QueryHarness, seedTelemetry, seedVehicle, startQueryHarness } from './harness.js';
+
+describeEachBackend('vehicle telemetry and events', (backend) => {
+  let h: QueryHarness;
+  beforeAll(async () => {
+    h = await startQueryHarness(backend);
+    await seedVehicle(h.database, { id: 'V-1' });
+    const rows: NewTelemetryRow[] = [];
+    // One sample a minute from 08:00 to 08:59, speed = minute, soc falling from 90.
+    for (let m = 0; m < 60; m++) {
+      rows.push({ vehicle_id: 'V-1', ts: new Date(Date.UTC(2026, 10, 20, 8, m)), seq: m, speed_kmh: m, soc_pct: 90 - m / 2 });
+    }
+    await seedTelemetry(h.database, rows);
+    await new EventsRepository(h.database.db).insertBatch([
+      { vehicle_id: 'V-1', ts: new Date('2026-11-20T08:10:00Z'), seq: 1, kind: 'alarm', code: 'SOC_LOW', level: 1, active: true, message: null, data: null },
+      { vehicle_id: 'V-1', ts: new Date('2026-11-20T08:20:00Z'), seq: 2, kind: 'alarm', code: 'SOC_LOW', level: 1, active: false, message: null, data: null },
+      { vehicle_id: 'V-1', ts: new Date('2026-11-20T08:30:00Z'), seq: 3, kind: 'state', code: null, level: null, active: null, message: 'working', data: { from: 'idle' } },
+    ]);
+  });
+  afterAll(async () => h?.close());
+
+  const range = 'from=2026-11-20T08:00:00Z&to=2026-11-20T09:00:00Z';
+
+  it('pages raw samples in (ts, seq) order', async () => {
+    const first = await h.request('GET', `/api/v1/vehicles/V-1/telemetry?${range}&limit=40`, h.keys.acme.operator);
+    expect(first.status).toBe(200);
+    expect(first.body.items).toHaveLength(40);
+    expect(first.body.items[0]).toMatchObject({ ts: '2026-11-20T08:00:00.000Z', seq: 0, speed_kmh: 0 });
+    const second = await h.request('GET', `/api/v1/vehicles/V-1/telemetry?${range}&limit=40&cursor=${first.body.next_cursor}`, h.keys.acme.operator);
+    expect(second.body.items).toHaveLength(20);
+    expect(second.body.items[0].seq).toBe(40);
+    expect(second.body.next_cursor).toBeNull();
+  });
+
+  it('answers a bucketed series with avg/min/max/last', async () => {
+    const r = await h.request('GET', `/api/v1/vehicles/V-1/telemetry?${range}&bucket=15m&signals=speed_kmh,soc_pct`, h.keys.acme.operator);
+    expect(r.status).toBe(200);
+    expect(r.body.items).toHaveLength(4);
+    expect(r.body.items[1]).toEqual({
+      bucket: '2026-11-20T08:15:00.000Z',
+      samples: 15,
+      signals: { speed_kmh: { avg: 22, min: 15, max: 29, last: 29 }, soc_pct: { avg: 79, min: 75.5, max: 82.5, last: 75.5 } },
+    });
+    const paged = await h.request('GET', `/api/v1/vehicles/V-1/telemetry?${range}&bucket=15m&signals=speed_kmh&limit=3`, h.keys.acme.operator);
+    const rest = await h.request('GET', `/api/v1/vehicles/V-1/telemetry?${range}&bucket=15m&signals=speed_kmh&limit=3&cursor=${paged.body.next_cursor}`, h.keys.acme.operator);
+    expect(rest.body.items.map((b: { bucket: string }) => b.bucket)).toEqual(['2026-11-20T08:45:00.000Z']);
+  });
+
+  it('lists events newest first with filters', async () => {
+    const all = await h.request('GET', `/api/v1/vehicles/V-1/events?${range}`, h.keys.acme.operator);
+    expect(all.body.items.map((e: { seq: number }) => e.seq)).toEqual([3, 2, 1]);
+    const alarms = await h.request('GET', `/api/v1/vehicles/V-1/events?${range}&kind=alarm&active=true`, h.keys.acme.operator);
+    expect(alarms.body.items).toEqual([expect.objectContaining({ seq: 1, code: 'SOC_LOW', level: 1, active: true })]);
+    const history = await h.request('GET', `/api/v1/alarms?active=false&${range}`, h.keys.acme.operator);
+    expect(history.body.items.map((e: { seq: number }) => e.seq)).toEqual([2, 1]);
+  });
+
+  it('answers 400 with a code for bad parameters', async () => {
+    const code = async (qs: string) => (await h.request('GET', `/api/v1/vehicles/V-1/telemetry?${qs}`, h.keys.acme.operator)).body.error?.code;
+    expect(await code('from=2026-11-20T08:00:00Z&to=2026-11-25T08:00:00Z')).toBe('range_too_long'); // raw: 1 day max
+    expect(await code('from=2026-11-20T08:00:00Z&to=2026-11-25T08:00:00Z&bucket=1h')).toBeUndefined(); // bucketed: fine
+    expect(await code('from=2026-11-20T08:00:00Z&to=2026-12-30T08:00:00Z&bucket=1h')).toBe('range_too_long');
+    expect(await code(`${range}&bucket=fast`)).toBe('invalid_bucket');
+    expect(await code(`${range}&bucket=1s`)).toBeUndefined();
+    expect(await code('from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z&bucket=1s')).toBe('too_many_buckets');
+    expect(await code(`${range}&bucket=1m&signals=colour`)).toBe('invalid_parameter');
+    expect(await code(`${range}&limit=20000`)).toBe('page_too_large');
+    expect(await code('from=2026-13-01T00:00:00Z')).toBe('invalid_time');
+  });
+});
