@@ -21,7 +21,6 @@ export async function createQueryApp(options: QueryModuleOptions & { logger: Log
     logger: false,
   });
   app.useGlobalFilters(new ErrorFilter(options.logger));
-  app.enableShutdownHooks();
 
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onResponse', async (request, reply) => {

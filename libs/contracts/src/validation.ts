@@ -32,6 +32,8 @@ export const REJECT_REASONS = [
   'UNKNOWN_TOPIC',
   // Reserved for the broker: a publish to a foreign topic is refused there and never reaches the decoder.
   'NOT_AUTHORIZED',
+  // Ingestion's: a sample that passed validation but that the database itself refused (found by bisecting a batch).
+  'STORAGE_REJECTED',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

@@ -112,6 +112,13 @@ export function createDatabase(url: string, opts: DatabaseOptions = {}): Databas
       // A throwing handler must not turn a dropped connection into a crash either.
     }
   });
+  // pg-pool listens for 'error' only on idle clients: a client checked out for a transaction whose connection drops
+  // between two statements emits 'error' with no listener, which would crash the process (SPEC §4.5). This permanent
+  // listener makes that a failed statement instead: the next query on the dead client rejects, the caller retries,
+  // and the pool discards the client on release.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
 
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   pools.set(db, pool);

@@ -28,3 +28,15 @@ export { type ActiveAlarmRow, type ConnectivityClock, type ConnectivityValue, ty
 export { type RawSample, SERIES_SIGNALS, type SeriesBucket, type SeriesPoint, type SeriesSignal, TelemetryQueryRepository } from './repositories/telemetry-query.repository.js';
 export { type EventFilter, EventQueryRepository, type StoredEvent } from './repositories/event-query.repository.js';
 export { ENERGY_COUNTERS, type EnergyGroupBy, type EnergyGroupRow, type EnergyReportColumn, type EnergyReportQuery, EnergyReportRepository, type EnergyStepLimit, type EnergySumsRow, planEnergyRange } from './repositories/energy-report.repository.js';
+export { ENERGY_HOURLY_COUNTERS, type EnergyHourlyColumn, type EnergyIncrement, EnergyHourlyRepository, type SampleKey, type StepLimits } from './repositories/energy-hourly.repository.js';
+export { type IngestTransaction, IngestTransactionRepository } from './repositories/ingest-transaction.repository.js';
+export { RETENTION_TABLES, RetentionRepository, type RetentionResult, type RetentionTable } from './repositories/retention.repository.js';
+export {
+  type AlarmStateUpdate,
+  LAST_COUNTER_COLUMNS,
+  type LastCounters,
+  type LockedVehicleState,
+  type SnapshotUpdate,
+  type StatusUpdate,
+  VehicleStateRepository,
+} from './repositories/vehicle-state.repository.js';

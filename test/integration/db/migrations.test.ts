@@ -1,9 +1,12 @@
 // The migrations run from an empty database, are idempotent, revert to nothing, and pick the right backend.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { detectBackend, migrateDown, migrateToLatest } from '../../../libs/db/src/index.js';
+import { MIGRATIONS, detectBackend, migrateDown, migrateToLatest } from '../../../libs/db/src/index.js';
 import { describeEachBackend } from '../../setup/database.js';
 import { createEmptyDatabase, type EmptyDatabase } from './helpers.js';
+
+/** Every migration, oldest first: what a migration from empty applies and a full down reverts (in reverse). */
+const ALL_MIGRATIONS = Object.keys(MIGRATIONS);
 
 const SPECFLEET_TABLES = [
   'api_keys',
@@ -37,7 +40,7 @@ describeEachBackend('migrations', (backend) => {
     const lines: string[] = [];
     const result = await migrateToLatest(database.db, (line) => lines.push(line));
 
-    expect(result.applied).toEqual(['2026_11_26_130000_initial_schema']);
+    expect(result.applied).toEqual(ALL_MIGRATIONS);
     expect(result.backend).toBe(backend.kind);
     expect(await publicTables()).toEqual(SPECFLEET_TABLES);
     if (backend.kind === 'timescaledb') {
@@ -49,7 +52,7 @@ describeEachBackend('migrations', (backend) => {
       expect(result.timescaledbVersion).toBeUndefined();
       expect(lines[0]).toMatch(new RegExp(`^migrations: plain PostgreSQL ${result.serverVersion.replace('.', '\\.')} — `));
     }
-    expect(lines[1]).toBe('migrations: applied 2026_11_26_130000_initial_schema');
+    expect(lines[1]).toBe(`migrations: applied ${ALL_MIGRATIONS.join(', ')}`);
   });
 
   it(`makes telemetry and events hypertables only on TimescaleDB (${backend.kind})`, async () => {
@@ -80,11 +83,11 @@ describeEachBackend('migrations', (backend) => {
 
   it('reverts to an empty schema, then migrates up again', async () => {
     const down = await migrateDown(database.db);
-    expect(down.reverted).toEqual(['2026_11_26_130000_initial_schema']);
+    expect(down.reverted).toEqual([...ALL_MIGRATIONS].reverse());
     expect(await publicTables()).toEqual([]);
 
     const again = await migrateToLatest(database.db);
-    expect(again.applied).toEqual(['2026_11_26_130000_initial_schema']);
+    expect(again.applied).toEqual(ALL_MIGRATIONS);
     expect(again.backend).toBe(backend.kind);
     expect(await publicTables()).toEqual(SPECFLEET_TABLES);
   });
@@ -92,7 +95,7 @@ describeEachBackend('migrations', (backend) => {
   it('runs once when two processes migrate at the same time', async () => {
     await migrateDown(database.db);
     const [a, b] = await Promise.all([migrateToLatest(database.db), migrateToLatest(database.db)]);
-    expect([...a.applied, ...b.applied]).toEqual(['2026_11_26_130000_initial_schema']);
+    expect([...a.applied, ...b.applied]).toEqual(ALL_MIGRATIONS);
   });
 });
 
@@ -122,7 +125,7 @@ describeEachBackend('migrations without the right to create the timescaledb exte
       const lines: string[] = [];
       const result = await migrateToLatest(database.db, (line) => lines.push(line));
       expect(result.backend).toBe('postgres');
-      expect(result.applied).toEqual(['2026_11_26_130000_initial_schema']);
+      expect(result.applied).toEqual(ALL_MIGRATIONS);
       expect(lines[0]).toMatch(/^migrations: plain PostgreSQL \S+ — timescaledb extension available but not loadable \(permission denied/);
       const ext = await sql`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`.execute(database.db);
       expect(ext.rows).toHaveLength(0);

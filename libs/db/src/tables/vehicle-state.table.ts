@@ -47,6 +47,8 @@ export interface VehicleStateTable {
   fuel_used_l: number | null;
   engine_hours: number | null;
   body_hours: number | null;
+  /** The odometer of the newest stored sample exactly as stored (null when it had none): the distance chain's link. */
+  last_odometer_km: number | null;
   /** code → { level, since, message }; default '{}'. */
   active_alarms: ColumnType<ActiveAlarms, ActiveAlarms | string | undefined, ActiveAlarms | string>;
   /** max level over active_alarms (0 = none); kept in step by the writer so it can be filtered/indexed. */
@@ -54,6 +56,8 @@ export interface VehicleStateTable {
   active_dtcs: ColumnType<string[], string[] | undefined, string[]>;
   /** When active_alarms / active_dtcs last changed. */
   alarms_changed_at: Timestamp | null;
+  /** 'alarm:CODE' | 'dtc:CODE' → epoch ms of the newest event applied, so a late event never undoes a newer one. */
+  alarm_changed: ColumnType<Record<string, number>, Record<string, number> | string | undefined, Record<string, number> | string>;
   updated_at: GeneratedTimestamp;
 }
 

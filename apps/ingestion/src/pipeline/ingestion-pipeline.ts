@@ -1,0 +1,528 @@
+// The ingestion pipeline: decodes each MQTT message with the contracts, batches the results, and writes a batch in ONE
+// transaction — telemetry, events, dead letters, vehicle_state and energy_hourly — before any message of it is
+// acknowledged. Both sources (the embedded broker and the MQTT subscriber) call `ingest()`.
+import {
+  DEFAULT_DECODE_LIMITS,
+  decodeEvents,
+  decodeStatus,
+  decodeTelemetry,
+  unknownTopicRejection,
+  type DecodeContext,
+  type Rejection,
+  type RejectReason,
+} from '@fleet/contracts';
+import {
+  DeadLetterRepository,
+  EnergyHourlyRepository,
+  IngestTransactionRepository,
+  EventsRepository,
+  TelemetryRepository,
+  VehicleStateRepository,
+  type AlarmStateUpdate,
+  type Database,
+  type EnergyIncrement,
+  type LockedVehicleState,
+  type NewDeadLetter,
+  type SampleKey as DbSampleKey,
+  type SnapshotUpdate,
+  type StatusUpdate,
+  type StepLimits,
+} from '@fleet/db';
+import pino, { type Logger } from 'pino';
+import {
+  accumulateChain,
+  ENERGY_COLUMNS,
+  hourStart,
+  STEP_LIMITS,
+  type HourlyIncrease,
+} from '../energy/energy-increase.js';
+import { Batcher, type BatcherOptions } from './batcher.js';
+import { IngestionMetrics } from './ingestion.metrics.js';
+import { counterSampleOf, countersOf, toEventRow, toTelemetryRow, type EventInsert, type TelemetryInsert } from './rows.js';
+import { applyAlarmEvents, isNewer, keyOf, type SampleKey } from './vehicle-state-merge.js';
+
+/** The Kysely handle of @fleet/db (apps do not import kysely themselves). */
+type DatabaseHandle = Database['db'];
+
+/** One MQTT message, as the broker (embedded mode) or the MQTT subscriber (distributed mode) hands it over. */
+export interface IngestMessage {
+  /** From the topic; undefined when the topic does not parse. */
+  vehicleId: string | undefined;
+  /** `telemetry`, `events`, `status`, `cmd/ack`; anything else is dead-lettered as UNKNOWN_TOPIC. */
+  channel: string | undefined;
+  topic: string;
+  payload: Uint8Array;
+  receivedAt: Date;
+}
+
+/** The port both sources use: resolves once the message is committed or dead-lettered durably. */
+export interface IngestSink {
+  ingest(message: IngestMessage): Promise<void>;
+}
+
+export interface IngestionPipelineOptions {
+  /** Samples per batch (flush when reached). Default 2,000. */
+  maxBatchSize?: number;
+  /** Longest wait before a partial batch is flushed. Default 20 ms. */
+  maxDelayMs?: number;
+  /** Samples queued or being written before ingest() waits. Default 50,000. */
+  maxPending?: number;
+  /** Samples that may wait for room before ingest() refuses (IngestOverloadedError). Default = maxPending. */
+  maxWaiting?: number;
+  /** Batch transactions at the same time. Default 2. */
+  maxConcurrentFlushes?: number;
+  /** Retry backoff of a failed batch: first delay and cap. Defaults 50 ms and 5 s. */
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+  /** Decoder limits (ts window, samples per message, payload bytes). Default DEFAULT_DECODE_LIMITS (SPEC §3, §4). */
+  decode?: Partial<Omit<DecodeContext, 'nowMs'>>;
+  /**
+   * How telemetry rows are written: 'copy' (COPY into a staging table, then INSERT … SELECT ON CONFLICT DO NOTHING)
+   * or 'unnest' (one INSERT … SELECT FROM unnest(…)). Default 'copy', the faster on full rows (measure-insert.ts).
+   */
+  telemetryWrite?: 'copy' | 'unnest';
+  /** Clock for the ts window. Default Date.now. */
+  now?: () => number;
+  metrics?: IngestionMetrics;
+  logger?: Logger;
+}
+
+/** What a message becomes once decoded: everything its batch transaction must write. */
+interface Decoded {
+  readonly topic: string;
+  readonly vehicleId: string | undefined;
+  /** Kept until commit so a message the database refuses can still be dead-lettered with its raw bytes. */
+  readonly payload: Uint8Array;
+  readonly receivedAt: Date;
+  readonly telemetry: TelemetryInsert[];
+  readonly events: EventInsert[];
+  readonly deadLetters: NewDeadLetter[];
+  readonly status: StatusUpdate | undefined;
+}
+
+/** Reason used when the database itself refuses a message that passed validation (found by bisecting a batch). */
+export const STORAGE_REJECTED: RejectReason = 'STORAGE_REJECTED';
+
+const STEP_LIMIT_ARRAYS: StepLimits = {
+  maxPerHour: ENERGY_COLUMNS.map((c) => STEP_LIMITS[c].maxPerHour),
+  slack: ENERGY_COLUMNS.map((c) => STEP_LIMITS[c].slack),
+};
+
+// SQLSTATE classes where retrying the same rows cannot help: data exceptions (22), integrity violations (23),
+// program limits (54). Everything else — connection failures (08, no code at all), shutdown (57P), resources (53),
+// serialization/deadlock (40), timeouts (57014) — is transient, and so is a programming error (42): dead-lettering
+// good data because of a missing migration would be worse than holding it.
+function isPoison(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.length === 5 && ['22', '23', '54'].includes(code.slice(0, 2));
+}
+
+const sampleKeyString = (vehicleId: string, tsMs: number, seq: number): string => `${vehicleId}\u0000${tsMs}\u0000${seq}`;
+
+export class IngestionPipeline implements IngestSink {
+  readonly metrics: IngestionMetrics;
+  private readonly logger: Logger;
+  private readonly batcher: Batcher<Decoded>;
+  private readonly decodeLimits: Omit<DecodeContext, 'nowMs'>;
+  private readonly now: () => number;
+  private readonly telemetryWrite: 'copy' | 'unnest';
+  /** Vehicles known to have a vehicle_state row: skips the INSERT … ON CONFLICT DO NOTHING per batch. */
+  private readonly knownState = new Set<string>();
+  /** Messages of a batch already committed by a bisection, so a retry of the batch does not write them twice. */
+  private readonly committed = new WeakSet<Decoded>();
+
+  constructor(
+    private readonly db: DatabaseHandle,
+    options: IngestionPipelineOptions = {},
+  ) {
+    this.metrics = options.metrics ?? new IngestionMetrics();
+    this.logger = options.logger ?? pino({ name: 'ingestion' });
+    this.now = options.now ?? Date.now;
+    this.telemetryWrite = options.telemetryWrite ?? 'copy';
+    this.decodeLimits = { ...DEFAULT_DECODE_LIMITS, ...options.decode };
+    const batcherOptions: BatcherOptions<Decoded> = {
+      flush: (items) => this.flush(items),
+      ...(options.maxBatchSize !== undefined ? { maxBatchSize: options.maxBatchSize } : {}),
+      ...(options.maxDelayMs !== undefined ? { maxDelayMs: options.maxDelayMs } : {}),
+      ...(options.maxPending !== undefined ? { maxPending: options.maxPending } : {}),
+      ...(options.maxWaiting !== undefined ? { maxWaiting: options.maxWaiting } : {}),
+      ...(options.maxConcurrentFlushes !== undefined ? { maxConcurrentFlushes: options.maxConcurrentFlushes } : {}),
+      ...(options.retryInitialMs !== undefined ? { retryInitialMs: options.retryInitialMs } : {}),
+      ...(options.retryMaxMs !== undefined ? { retryMaxMs: options.retryMaxMs } : {}),
+      onFlushError: (error, attempt, nextDelayMs) => {
+        this.metrics.flushFailures.inc({ kind: isPoison(error) ? 'data' : 'transient' });
+        const err = error instanceof Error ? { message: error.message, code: (error as { code?: unknown }).code } : String(error);
+        // First failure and then every 10th: an outage must be visible without flooding the log.
+        if (attempt === 1 || attempt % 10 === 0) this.logger.warn({ event: 'flush_failed', attempt, nextDelayMs, err }, 'batch not committed; retrying, nothing acknowledged');
+      },
+      onFlushed: (items, weight, durationMs) => {
+        this.metrics.batchSamples.observe(weight);
+        this.metrics.commitSeconds.observe(durationMs / 1000);
+        let oldest = Infinity;
+        for (const i of items) oldest = Math.min(oldest, i.receivedAt.getTime());
+        const lag = Math.max(0, Date.now() - oldest) / 1000;
+        this.metrics.lagSeconds.set(lag);
+        this.metrics.receiveToCommitSeconds.observe(lag);
+      },
+    };
+    this.batcher = new Batcher(batcherOptions);
+  }
+
+  /** Samples queued or being written (for readiness and tests). */
+  get pending(): number {
+    return this.batcher.pending;
+  }
+
+  ingest(message: IngestMessage): Promise<void> {
+    const decoded = this.decode(message);
+    if (decoded === undefined) return Promise.resolve();
+    const result = this.batcher.add(decoded, this.weightOf(decoded));
+    this.metrics.pending.set(this.batcher.pending);
+    return result.catch((error: unknown) => {
+      if ((error as Error).name === 'IngestOverloadedError') this.metrics.overloaded.inc();
+      throw error;
+    });
+  }
+
+  /**
+   * Two-phase form for a source that must stop reading while the pipeline is full: `admitted` resolves when the
+   * message holds a place in the pipeline, `committed` when it is durable. Undefined when there is nothing to store.
+   */
+  submit(message: IngestMessage): { admitted: Promise<void>; committed: Promise<void> } {
+    const decoded = this.decode(message);
+    if (decoded === undefined) return { admitted: Promise.resolve(), committed: Promise.resolve() };
+    return this.batcher.submit(decoded, this.weightOf(decoded));
+  }
+
+  /** Writes everything admitted, then stops. Waits as long as the database is down (nothing may be dropped). */
+  close(): Promise<void> {
+    return this.batcher.close();
+  }
+
+  /** Cuts a retry backoff short, e.g. when a health check saw the database come back. */
+  retryNow(): void {
+    this.batcher.retryNow();
+  }
+
+  private weightOf(d: Decoded): number {
+    return Math.max(1, d.telemetry.length + d.events.length + d.deadLetters.length);
+  }
+
+  private decode(message: IngestMessage): Decoded | undefined {
+    const { vehicleId, channel, topic, payload, receivedAt } = message;
+    this.metrics.received.inc({ channel: channel ?? 'unknown' });
+    const decoded: Decoded = { topic, vehicleId, payload, receivedAt, telemetry: [], events: [], deadLetters: [], status: undefined };
+    const reject = (rejections: readonly Rejection[]): void => {
+      decoded.deadLetters.push(...this.deadLettersOf(topic, vehicleId, payload, receivedAt, rejections));
+    };
+    if (vehicleId === undefined || channel === undefined) {
+      reject([unknownTopicRejection(topic)]);
+      return decoded;
+    }
+    const ctx: DecodeContext = { ...this.decodeLimits, nowMs: this.now() };
+    switch (channel) {
+      case 'telemetry': {
+        const result = decodeTelemetry(payload, ctx);
+        for (const a of result.accepted) decoded.telemetry.push(toTelemetryRow(vehicleId, a.sample, a.tsMs, receivedAt));
+        reject(result.rejected);
+        return decoded;
+      }
+      case 'events': {
+        const result = decodeEvents(payload, ctx);
+        for (const a of result.accepted) decoded.events.push(toEventRow(vehicleId, a.event, a.tsMs, receivedAt));
+        reject(result.rejected);
+        return decoded;
+      }
+      case 'status': {
+        const result = decodeStatus(payload, { maxBytes: this.decodeLimits.maxBytes });
+        if (result.ok) {
+          return { ...decoded, status: { vehicleId, online: result.status.online, fw: result.status.fw ?? null, at: receivedAt } };
+        }
+        reject([result.rejection]);
+        return decoded;
+      }
+      case 'cmd/ack':
+        // Reserved for commands (SPEC §3): nothing consumes acknowledgements yet, so there is nothing to store.
+        return undefined;
+      default:
+        reject([unknownTopicRejection(topic)]);
+        return decoded;
+    }
+  }
+
+  /**
+   * One dead letter per (message, reason): a backlog of 1,000 bad samples becomes one row per reason with the
+   * first indexes in the detail, not 1,000 copies of the same raw bytes.
+   */
+  private deadLettersOf(topic: string, vehicleId: string | undefined, payload: Uint8Array, receivedAt: Date, rejections: readonly Rejection[]): NewDeadLetter[] {
+    if (rejections.length === 0) return [];
+    const byReason = new Map<string, Rejection[]>();
+    for (const r of rejections) {
+      const list = byReason.get(r.reason);
+      if (list) list.push(r);
+      else byReason.set(r.reason, [r]);
+    }
+    const out: NewDeadLetter[] = [];
+    for (const [reason, list] of byReason) {
+      const shown = list
+        .slice(0, 5)
+        .map((r) => (r.index !== undefined ? `[${r.index}] ${r.detail}` : r.detail))
+        .join('; ');
+      const detail = list.length > 5 ? `${list.length} elements: ${shown}; …` : shown;
+      out.push({ topic, vehicleId: vehicleId ?? null, reason, detail: detail.slice(0, 2000), raw: payload, receivedAt });
+    }
+    return out;
+  }
+
+  /** Called by the batcher; throws only for transient failures (the batcher retries the same items). */
+  private async flush(items: readonly Decoded[]): Promise<void> {
+    const todo = items.filter((i) => !this.committed.has(i));
+    if (todo.length === 0) return;
+    try {
+      await this.writeBatch(todo);
+    } catch (error) {
+      if (!isPoison(error)) throw error;
+      await this.bisect(todo, error);
+    }
+  }
+
+  /** Finds the message(s) the database refuses by halving the batch; each refused one is dead-lettered alone. */
+  private async bisect(items: readonly Decoded[], error: unknown): Promise<void> {
+    if (items.length === 1) {
+      const item = items[0]!;
+      const detail = `database refused the message: ${(error as Error).message} (${String((error as { code?: unknown }).code)})`;
+      this.logger.error({ event: 'storage_rejected', vehicleId: item.vehicleId, topic: item.topic, err: detail }, 'message dead-lettered by the database');
+      await this.writeBatch([
+        {
+          ...item,
+          telemetry: [],
+          events: [],
+          status: undefined,
+          deadLetters: [
+            { topic: item.topic, vehicleId: item.vehicleId ?? null, reason: STORAGE_REJECTED, detail: detail.slice(0, 2000), raw: item.payload, receivedAt: item.receivedAt },
+          ],
+        },
+      ]);
+      this.committed.add(item);
+      return;
+    }
+    const mid = Math.ceil(items.length / 2);
+    for (const half of [items.slice(0, mid), items.slice(mid)]) {
+      try {
+        await this.writeBatch(half);
+        for (const i of half) this.committed.add(i);
+      } catch (e) {
+        if (!isPoison(e)) throw e;
+        await this.bisect(half, e);
+      }
+    }
+  }
+
+  private async writeBatch(items: readonly Decoded[]): Promise<void> {
+    // Duplicates inside the batch are dropped here (first one wins, as the unique key would): the energy rule and the
+    // snapshot need each (vehicle, ts, seq) once.
+    const telemetry: TelemetryInsert[] = [];
+    const seen = new Set<string>();
+    let batchDuplicates = 0;
+    const events: EventInsert[] = [];
+    const seenEvents = new Set<string>();
+    const deadLetters: NewDeadLetter[] = [];
+    const statusByVehicle = new Map<string, StatusUpdate>();
+    for (const item of items) {
+      for (const row of item.telemetry) {
+        const k = sampleKeyString(row.vehicle_id, row.ts.getTime(), row.seq);
+        if (seen.has(k)) batchDuplicates++;
+        else {
+          seen.add(k);
+          telemetry.push(row);
+        }
+      }
+      for (const ev of item.events) {
+        const k = sampleKeyString(ev.vehicle_id, ev.ts.getTime(), ev.seq);
+        if (!seenEvents.has(k)) {
+          seenEvents.add(k);
+          events.push(ev);
+        }
+      }
+      deadLetters.push(...item.deadLetters);
+      if (item.status) {
+        const prev = statusByVehicle.get(item.status.vehicleId);
+        if (!prev || prev.at <= item.status.at) statusByVehicle.set(item.status.vehicleId, item.status);
+      }
+    }
+
+    const ensured: string[] = [];
+    const outcome = await new IngestTransactionRepository(this.db).run(async (tx) => {
+      ensured.length = 0; // a retry of the transaction starts over
+      const trx = tx.db;
+      const tel = this.telemetryWrite === 'copy' ? await tx.copyTelemetry(telemetry) : await new TelemetryRepository(trx).insertBatch(telemetry);
+      const ev = await new EventsRepository(trx).insertBatch(events);
+      if (deadLetters.length > 0) await new DeadLetterRepository(trx).insert(deadLetters);
+      const recomputed = await this.updateDerived(trx, telemetry, events, [...statusByVehicle.values()], ensured);
+      return { tel, ev, recomputed };
+    });
+    if (this.knownState.size > 1_000_000) this.knownState.clear();
+    for (const v of ensured) this.knownState.add(v);
+
+    this.metrics.stored.inc({ kind: 'telemetry' }, outcome.tel.inserted);
+    this.metrics.stored.inc({ kind: 'events' }, outcome.ev.inserted);
+    this.metrics.duplicates.inc({ kind: 'telemetry' }, outcome.tel.duplicates + batchDuplicates);
+    this.metrics.duplicates.inc({ kind: 'events' }, outcome.ev.duplicates + (items.reduce((a, i) => a + i.events.length, 0) - events.length));
+    for (const d of deadLetters) this.metrics.deadLettered.inc({ reason: d.reason });
+    this.metrics.energyRecomputedHours.inc(outcome.recomputed);
+    this.metrics.pending.set(this.batcher.pending);
+  }
+
+  /**
+   * vehicle_state and energy_hourly for the batch, under the row locks of its vehicles (taken in id order), so
+   * concurrent batches of the same vehicle apply one after the other and each sees the other's committed rows.
+   */
+  private async updateDerived(
+    trx: DatabaseHandle,
+    telemetry: readonly TelemetryInsert[],
+    events: readonly EventInsert[],
+    statuses: readonly StatusUpdate[],
+    ensured: string[],
+  ): Promise<number> {
+    const rowsByVehicle = groupBy(telemetry, (r) => r.vehicle_id);
+    const eventsByVehicle = groupBy(events, (e) => e.vehicle_id);
+    const vehicles = [...new Set([...rowsByVehicle.keys(), ...eventsByVehicle.keys(), ...statuses.map((s) => s.vehicleId)])].sort();
+    if (vehicles.length === 0) return 0;
+    const stateRepo = new VehicleStateRepository(trx);
+    const ensure = vehicles.filter((v) => !this.knownState.has(v));
+    const states = await stateRepo.lockForIngest(vehicles, ensure);
+    // Remembered only once this transaction has committed (see writeBatch): a concurrent batch that skipped the
+    // INSERT would not see the uncommitted row, find nothing to lock, and race this one.
+    for (const v of ensure) if (states.has(v)) ensured.push(v);
+    // A vehicle deleted (and maybe provisioned again) since: ensure its row again next time.
+    for (const v of vehicles) if (!states.has(v)) this.knownState.delete(v);
+
+    const increments = new Map<string, EnergyIncrement>();
+    const recompute: DbSampleKey[] = [];
+    const snapshots: SnapshotUpdate[] = [];
+    const alarmUpdates: AlarmStateUpdate[] = [];
+
+    for (const vehicleId of vehicles) {
+      const state = states.get(vehicleId);
+      const rows = (rowsByVehicle.get(vehicleId) ?? []).sort((a, b) => a.ts.getTime() - b.ts.getTime() || a.seq - b.seq);
+      const last: SampleKey | undefined = state?.lastTs ? { tsMs: state.lastTs.getTime(), seq: state.lastSeq ?? 0 } : undefined;
+      const newest = rows[rows.length - 1];
+      const advances = newest !== undefined && state !== undefined && isNewer(keyOf(newest), last);
+
+      if (rows.length > 0) {
+        const older = last === undefined ? rows : rows.filter((r) => isNewer(last, keyOf(r)));
+        if (state !== undefined && last !== undefined && older.length === 0) {
+          this.addIncrements(increments, vehicleId, state, last, rows.filter((r) => isNewer(keyOf(r), last)));
+        } else {
+          // Late or backfilled samples (or no stored predecessor to chain from): recompute the hours they touch.
+          recompute.push(...lastKeyPerHour(rows));
+        }
+      }
+      if (advances && newest) snapshots.push(toSnapshot(newest));
+
+      const vehicleEvents = eventsByVehicle.get(vehicleId) ?? [];
+      const telemetryDtcs = advances && newest?.dtc != null ? (newest.dtc as string[]) : undefined;
+      if (state !== undefined && (vehicleEvents.length > 0 || telemetryDtcs !== undefined)) {
+        const update = applyAlarmEvents(
+          { activeAlarms: state.activeAlarms, activeDtcs: state.activeDtcs, changedAt: state.alarmChanged },
+          vehicleEvents,
+          telemetryDtcs,
+        );
+        if (update.changed) {
+          alarmUpdates.push({ vehicleId, activeAlarms: update.activeAlarms, alarmMaxLevel: update.alarmMaxLevel, activeDtcs: update.activeDtcs, alarmChanged: update.changedAt });
+        }
+      }
+    }
+
+    // Without a vehicle_state row there is no row lock to order concurrent batches of the vehicle (see the lock
+    // above): those serialise on one advisory lock, or two recomputations could each miss the other's rows.
+    if ([...rowsByVehicle.keys()].some((v) => !states.has(v))) await stateRepo.lockUnregistered();
+
+    const energy = new EnergyHourlyRepository(trx);
+    await energy.addIncrements([...increments.values()]);
+    const recomputed = await energy.recomputeAround(recompute, STEP_LIMIT_ARRAYS);
+    await stateRepo.applySnapshots(snapshots);
+    await stateRepo.applyAlarms(alarmUpdates);
+    await stateRepo.applyStatus(statuses);
+    return recomputed;
+  }
+
+  /** In-order path: the increase of each new sample over its predecessor, starting from the stored newest sample. */
+  private addIncrements(into: Map<string, EnergyIncrement>, vehicleId: string, state: LockedVehicleState, last: SampleKey, newer: readonly TelemetryInsert[]): void {
+    if (newer.length === 0) return;
+    const perHour = new Map<number, HourlyIncrease>();
+    accumulateChain({ tsMs: last.tsMs, seq: last.seq, counters: countersOf(state.lastCounters) }, newer.map(counterSampleOf), perHour);
+    for (const row of newer) {
+      const hour = hourStart(row.ts.getTime());
+      const key = `${vehicleId}\u0000${hour}`;
+      let inc = into.get(key);
+      if (inc === undefined) {
+        inc = { vehicleId, hour: new Date(hour), samples: 0, ...zero() };
+        into.set(key, inc);
+      }
+      inc.samples++;
+    }
+    for (const [hour, increase] of perHour) {
+      const inc = into.get(`${vehicleId}\u0000${hour}`)!;
+      for (const c of ENERGY_COLUMNS) inc[c] += increase[c];
+    }
+  }
+}
+
+function zero(): Record<(typeof ENERGY_COLUMNS)[number], number> {
+  return { distance_km: 0, traction_kwh: 0, body_kwh: 0, regen_kwh: 0, charged_kwh: 0, h2_kg: 0, fuel_l: 0, engine_hours: 0, body_hours: 0 };
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const i of items) {
+    const k = key(i);
+    const list = out.get(k);
+    if (list) list.push(i);
+    else out.set(k, [i]);
+  }
+  return out;
+}
+
+/**
+ * The keys that decide which hours to recompute: per hour, only its newest sample can have a successor outside the
+ * hour, so the newest one per hour stands for all of them (sorted input).
+ */
+function lastKeyPerHour(sorted: readonly TelemetryInsert[]): DbSampleKey[] {
+  const out = new Map<number, DbSampleKey>();
+  for (const r of sorted) out.set(hourStart(r.ts.getTime()), { vehicleId: r.vehicle_id, ts: r.ts, seq: r.seq });
+  return [...out.values()];
+}
+
+function toSnapshot(r: TelemetryInsert): SnapshotUpdate {
+  return {
+    vehicle_id: r.vehicle_id,
+    ts: r.ts,
+    seq: r.seq,
+    received_at: r.received_at,
+    state: r.state ?? null,
+    lat: r.lat ?? null,
+    lon: r.lon ?? null,
+    speed_kmh: r.speed_kmh ?? null,
+    heading_deg: r.heading_deg ?? null,
+    soc_pct: r.soc_pct ?? null,
+    h2_mass_kg: r.h2_mass_kg ?? null,
+    fuel_level_pct: r.fuel_level_pct ?? null,
+    battery_temp_max_c: r.battery_temp_max_c ?? null,
+    battery_temp_min_c: r.battery_temp_min_c ?? null,
+    cell_v_max: r.cell_v_max ?? null,
+    cell_v_min: r.cell_v_min ?? null,
+    soh_pct: r.soh_pct ?? null,
+    body_active: r.body_active ?? null,
+    body_power_kw: r.body_power_kw ?? null,
+    odometer_km: r.odometer_km ?? null,
+    traction_kwh: r.traction_kwh ?? null,
+    body_kwh: r.body_kwh ?? null,
+    regen_kwh: r.regen_kwh ?? null,
+    charged_kwh: r.charged_kwh ?? null,
+    h2_used_kg: r.h2_used_kg ?? null,
+    fuel_used_l: r.fuel_used_l ?? null,
+    engine_hours: r.engine_hours ?? null,
+    body_hours: r.body_hours ?? null,
+  };
+}

@@ -1,0 +1,74 @@
+// The retention job: periodically removes telemetry, events and dead letters older than their configured age
+// (chunks on TimescaleDB, batched deletes on PostgreSQL). Failures are logged and retried at the next run; they never
+// stop ingestion.
+import { detectBackend, RetentionRepository, type Database, type RetentionResult, type RetentionTable, type StorageBackend } from '@fleet/db';
+import type { Logger } from 'pino';
+
+type DatabaseHandle = Database['db'];
+
+export interface RetentionOptions {
+  /** Days to keep, per table. Defaults 400 / 1,100 / 30 (the @fleet/config defaults). */
+  days?: Partial<Record<RetentionTable, number>>;
+  /** Time between runs. Default 1 h. */
+  intervalMs?: number;
+  /** Rows per DELETE on PostgreSQL. Default 10,000. */
+  batchSize?: number;
+  now?: () => number;
+  logger: Logger;
+}
+
+const DAY_MS = 86_400_000;
+const DEFAULT_DAYS: Record<RetentionTable, number> = { telemetry: 400, events: 1_100, dead_letters: 30 };
+
+export class RetentionService {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<RetentionResult[]> | undefined;
+  private backend: StorageBackend | undefined;
+  private readonly days: Record<RetentionTable, number>;
+
+  constructor(
+    private readonly db: DatabaseHandle,
+    private readonly options: RetentionOptions,
+  ) {
+    this.days = { ...DEFAULT_DAYS, ...options.days };
+  }
+
+  start(): void {
+    if (this.timer) return;
+    const every = this.options.intervalMs ?? 3_600_000;
+    this.timer = setInterval(() => void this.runOnce().catch(() => undefined), every);
+    this.timer.unref();
+    void this.runOnce().catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One pass over every table; one run at a time. */
+  runOnce(): Promise<RetentionResult[]> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<RetentionResult[]> {
+    const now = (this.options.now ?? Date.now)();
+    const repo = new RetentionRepository(this.db);
+    const results: RetentionResult[] = [];
+    try {
+      this.backend ??= (await detectBackend(this.db)).backend;
+      for (const table of Object.keys(this.days) as RetentionTable[]) {
+        const cutoff = new Date(now - this.days[table] * DAY_MS);
+        const r = await repo.removeOlderThan(table, cutoff, this.backend, { batchSize: this.options.batchSize ?? 10_000 });
+        results.push(r);
+        if (r.removed > 0) this.options.logger.info({ event: 'retention', ...r, cutoff: cutoff.toISOString() }, 'old rows removed');
+      }
+    } catch (error) {
+      this.options.logger.warn({ event: 'retention_failed', err: (error as Error).message }, 'retention run failed; next run retries');
+      throw error;
+    }
+    return results;
+  }
+}

@@ -1,0 +1,67 @@
+// The demo tenant of `npm start`: its operator and admin API keys (from FLEET_DEMO_API_KEY / FLEET_ADMIN_API_KEY,
+// else generated once and kept in the data dir so a restart prints the same keys) and the simulated vehicles,
+// registered with fresh MQTT secrets at every start (only their digests are stored, so the in-process simulator
+// needs new ones).
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from '@fleet/config';
+import { ApiKeyRepository, type DB, TenantRepository, VehicleRepository } from '@fleet/db';
+import type { Kysely } from 'kysely';
+import { ensureApiKey } from '../../query/src/auth/api-key-admin.js';
+import { generateApiKey } from '../../query/src/auth/api-key.js';
+import { generateVehicleSecret } from '../../query/src/vehicles/vehicle-secret.js';
+import type { FleetVehicle } from '../../../simulators/src/index.js';
+
+export const DEMO_TENANT = { id: 'demo', name: 'Suizhou demo fleet' } as const;
+
+export interface DemoKeys {
+  operatorKey: string;
+  adminKey: string;
+  /** Where generated keys are kept; undefined when both came from the environment. */
+  keptIn: string | undefined;
+}
+
+export async function seedDemoTenant(db: Kysely<DB>, config: Config): Promise<DemoKeys> {
+  await new TenantRepository(db).upsert(DEMO_TENANT);
+  const file = join(config.SPECFLEET_DATA_DIR, 'demo-api-keys.json');
+  const kept = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as Partial<Record<'operator' | 'admin', string>>) : {};
+  const operatorKey = config.FLEET_DEMO_API_KEY ?? kept.operator ?? generateApiKey();
+  const adminKey = config.FLEET_ADMIN_API_KEY ?? kept.admin ?? generateApiKey();
+  const generated = !config.FLEET_DEMO_API_KEY || !config.FLEET_ADMIN_API_KEY;
+  if (generated) {
+    await mkdir(config.SPECFLEET_DATA_DIR, { recursive: true });
+    await writeFile(file, `${JSON.stringify({ operator: operatorKey, admin: adminKey }, null, 2)}\n`, { mode: 0o600 });
+  }
+  const keys = new ApiKeyRepository(db);
+  await ensureApiKey(keys, DEMO_TENANT.id, 'operator', operatorKey, 'demo operator (npm start)');
+  await ensureApiKey(keys, DEMO_TENANT.id, 'admin', adminKey, 'demo admin (npm start)');
+  return { operatorKey, adminKey, keptIn: generated ? file : undefined };
+}
+
+/** Registers the simulated vehicles in the demo tenant (or rotates their secrets) and returns id → secret. */
+export async function provisionDemoVehicles(db: Kysely<DB>, vehicles: readonly FleetVehicle[]): Promise<Record<string, string>> {
+  const repository = new VehicleRepository(db);
+  const credentials: Record<string, string> = {};
+  for (const vehicle of vehicles) {
+    const { secret, digest } = generateVehicleSecret();
+    const existing = await repository.findById(vehicle.id);
+    if (existing && existing.tenantId !== DEMO_TENANT.id) {
+      throw new Error(`vehicle ${vehicle.id} belongs to tenant ${existing.tenantId}, not to the demo tenant`);
+    }
+    if (existing) await repository.rotateSecret(vehicle.id, digest);
+    else {
+      await repository.create({
+        id: vehicle.id,
+        tenantId: DEMO_TENANT.id,
+        type: vehicle.type,
+        bodyType: vehicle.bodyType,
+        powertrain: vehicle.powertrain,
+        reportIntervalS: 10,
+        secretDigest: digest,
+      });
+    }
+    credentials[vehicle.id] = secret;
+  }
+  return credentials;
+}

@@ -1,0 +1,151 @@
+// Ingestion's writes to energy_hourly: add the increases of in-order samples, or recompute whole (vehicle, hour)
+// rows from the raw telemetry when late samples changed which sample precedes which.
+// Hot path (once per batch): raw SQL over unnest arrays.
+import { Inject, Injectable } from '@nestjs/common';
+import { CompiledQuery, type Kysely } from 'kysely';
+import { DATABASE, type DB } from '../database.js';
+
+/** energy_hourly's increase columns and the telemetry counter each is computed from, in parameter order. */
+export const ENERGY_HOURLY_COUNTERS = [
+  ['distance_km', 'odometer_km'],
+  ['traction_kwh', 'traction_kwh'],
+  ['body_kwh', 'body_kwh'],
+  ['regen_kwh', 'regen_kwh'],
+  ['charged_kwh', 'charged_kwh'],
+  ['h2_kg', 'h2_used_kg'],
+  ['fuel_l', 'fuel_used_l'],
+  ['engine_hours', 'engine_hours'],
+  ['body_hours', 'body_hours'],
+] as const;
+
+export type EnergyHourlyColumn = (typeof ENERGY_HOURLY_COUNTERS)[number][0];
+
+export interface EnergyIncrement extends Record<EnergyHourlyColumn, number> {
+  vehicleId: string;
+  /** Start of the UTC hour. */
+  hour: Date;
+  /** Samples newly stored in the hour. */
+  samples: number;
+}
+
+/**
+ * Plausibility limits per counter, in ENERGY_HOURLY_COUNTERS order: a step counts only if
+ * 0 < step ≤ maxPerHour × elapsed hours + slack. Passed in by the caller, which owns the rule (and its reference
+ * implementation), so the SQL and the reference cannot drift apart.
+ */
+export interface StepLimits {
+  maxPerHour: readonly number[];
+  slack: readonly number[];
+}
+
+export interface SampleKey {
+  vehicleId: string;
+  ts: Date;
+  seq: number;
+}
+
+const COLS = ENERGY_HOURLY_COUNTERS.map(([c]) => c);
+
+// One row per (vehicle, hour), pre-aggregated by the caller (ON CONFLICT DO UPDATE cannot touch a row twice), sorted
+// so concurrent batches lock energy_hourly rows in the same order.
+const ADD = `
+  INSERT INTO energy_hourly (vehicle_id, hour, samples, ${COLS.join(', ')})
+  SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int4[], ${COLS.map((_, i) => `$${i + 4}::float8[]`).join(', ')})
+  ORDER BY 1, 2
+  ON CONFLICT (vehicle_id, hour) DO UPDATE SET
+    samples = energy_hourly.samples + excluded.samples,
+    ${COLS.map((c) => `${c} = energy_hourly.${c} + excluded.${c}`).join(',\n    ')},
+    updated_at = now()`;
+
+const HOUR = (expr: string): string => `date_trunc('hour', ${expr}, 'UTC')`;
+const COUNTER_LIST = ENERGY_HOURLY_COUNTERS.map(([, t]) => `t.${t}`).join(', ');
+
+// The hours to recompute: the hour of each key, and the hour of the first stored sample after it (whose
+// predecessor may have changed). Then per hour: the rows of the hour plus the last row before it, each row's step
+// from its predecessor (ordered by ts, seq), and the sum of the plausible positive steps of the rows in the hour.
+// The elapsed time is computed in whole milliseconds and divided as a float8, exactly as the reference does.
+const RECOMPUTE = `
+  WITH keys AS (
+    SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int8[]) AS k(vehicle_id, ts, seq)
+  ), affected AS (
+    SELECT DISTINCT vehicle_id, hour FROM (
+      SELECT vehicle_id, ${HOUR('ts')} AS hour FROM keys
+      UNION ALL
+      SELECT k.vehicle_id, ${HOUR('n.ts')} FROM keys k
+      CROSS JOIN LATERAL (
+        SELECT t.ts FROM telemetry t
+        WHERE t.vehicle_id = k.vehicle_id AND (t.ts, t.seq) > (k.ts, k.seq)
+        ORDER BY t.ts, t.seq LIMIT 1
+      ) n
+    ) h
+  ), rows AS (
+    SELECT a.vehicle_id, a.hour, r.*
+    FROM affected a
+    CROSS JOIN LATERAL (
+      (SELECT t.ts, t.seq, ${COUNTER_LIST} FROM telemetry t
+       WHERE t.vehicle_id = a.vehicle_id AND t.ts < a.hour
+       ORDER BY t.ts DESC, t.seq DESC LIMIT 1)
+      UNION ALL
+      (SELECT t.ts, t.seq, ${COUNTER_LIST} FROM telemetry t
+       WHERE t.vehicle_id = a.vehicle_id AND t.ts >= a.hour AND t.ts < a.hour + interval '1 hour')
+    ) r
+  ), steps AS (
+    SELECT vehicle_id, hour, ts,
+      (extract(epoch FROM ts - lag(ts) OVER w) * 1000)::float8 / 3600000 AS dh,
+      ${ENERGY_HOURLY_COUNTERS.map(([c, t]) => `${t} - lag(${t}) OVER w AS d_${c}`).join(',\n      ')}
+    FROM rows
+    WINDOW w AS (PARTITION BY vehicle_id, hour ORDER BY ts, seq)
+  ), sums AS (
+    SELECT a.vehicle_id, a.hour,
+      count(s.ts)::int AS samples,
+      ${ENERGY_HOURLY_COUNTERS.map(
+        ([c], i) =>
+          `COALESCE(sum(CASE WHEN s.d_${c} > 0 AND s.d_${c} <= ($4::float8[])[${i + 1}] * s.dh + ($5::float8[])[${i + 1}] THEN s.d_${c} ELSE 0 END), 0) AS ${c}`,
+      ).join(',\n      ')}
+    FROM affected a
+    LEFT JOIN steps s ON s.vehicle_id = a.vehicle_id AND s.hour = a.hour AND s.ts >= a.hour
+    GROUP BY a.vehicle_id, a.hour
+  )
+  INSERT INTO energy_hourly (vehicle_id, hour, samples, ${COLS.join(', ')})
+  SELECT vehicle_id, hour, samples, ${COLS.join(', ')} FROM sums ORDER BY vehicle_id, hour
+  ON CONFLICT (vehicle_id, hour) DO UPDATE SET
+    samples = excluded.samples,
+    ${COLS.map((c) => `${c} = excluded.${c}`).join(',\n    ')},
+    updated_at = now()`;
+
+@Injectable()
+export class EnergyHourlyRepository {
+  constructor(@Inject(DATABASE) private readonly db: Kysely<DB>) {}
+
+  /** Adds pre-aggregated increases (one entry per vehicle and hour). */
+  async addIncrements(rows: readonly EnergyIncrement[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.db.executeQuery(
+      CompiledQuery.raw(ADD, [
+        rows.map((r) => r.vehicleId),
+        rows.map((r) => r.hour.toISOString()),
+        rows.map((r) => r.samples),
+        ...COLS.map((c) => rows.map((r) => r[c])),
+      ]),
+    );
+  }
+
+  /**
+   * Recomputes, from the stored telemetry, every (vehicle, hour) that holds one of `keys` or the first sample after
+   * one of them. Run it after the keys' rows are inserted, in the same transaction, holding the vehicles' locks.
+   * Returns how many hour rows were rewritten.
+   */
+  async recomputeAround(keys: readonly SampleKey[], limits: StepLimits): Promise<number> {
+    if (keys.length === 0) return 0;
+    const result = await this.db.executeQuery(
+      CompiledQuery.raw(RECOMPUTE, [
+        keys.map((k) => k.vehicleId),
+        keys.map((k) => k.ts.toISOString()),
+        keys.map((k) => k.seq),
+        [...limits.maxPerHour],
+        [...limits.slack],
+      ]),
+    );
+    return Number(result.numAffectedRows ?? 0n);
+  }
+}
