@@ -1,6 +1,9 @@
 // SPEC §4.1 in embedded mode: the broker PUBACKs a QoS 1 telemetry message only after ingestion committed it, so
 // `kill -9` of the whole process in the middle of a stream loses nothing the publisher saw acknowledged.
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TenantRepository, VehicleRepository } from '@fleet/db';
@@ -11,9 +14,11 @@ const VEHICLE = 'E2E-KILL-0001';
 
 describeEachBackend('kill -9 of the embedded process during a QoS 1 stream', (backend) => {
   let database: TestDatabase;
+  let dataDir = '';
   const secret = randomBytes(32).toString('base64url');
 
   beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'specfleet-e2e-kill-'));
     database = await createTestDatabase(backend);
     await new TenantRepository(database.db).upsert({ id: 'e2e', name: 'e2e' });
     await new VehicleRepository(database.db).create({
@@ -25,7 +30,10 @@ describeEachBackend('kill -9 of the embedded process during a QoS 1 stream', (ba
       secretDigest: createHash('sha256').update(secret).digest(),
     });
   });
-  afterAll(async () => database?.drop());
+  afterAll(async () => {
+    await database?.drop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
 
   const env = (): Record<string, string> => ({
     DATABASE_URL: database.url,
@@ -33,7 +41,7 @@ describeEachBackend('kill -9 of the embedded process during a QoS 1 stream', (ba
     MQTT_PORT: '0',
     MQTT_WS_PORT: '0',
     SIM_VEHICLES: '0',
-    SPECFLEET_DATA_DIR: '/tmp/specfleet-e2e-kill',
+    SPECFLEET_DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
   });
 
