@@ -28,6 +28,7 @@ import { QueryMetrics } from './metrics/metrics.js';
 import { QUERY_OPTIONS, type QueryOptionsInput, resolveQueryOptions } from './query.options.js';
 import { VehicleHistoryService } from './vehicles/vehicle-history.service.js';
 import { VehiclesController } from './vehicles/vehicles.controller.js';
+import { CREDENTIALS_ROTATED, type CredentialsRotated } from './vehicles/vehicles.service.js';
 import { VehiclesService } from './vehicles/vehicles.service.js';
 
 export interface QueryModuleOptions {
@@ -38,6 +39,8 @@ export interface QueryModuleOptions {
   readiness?: ReadinessProbes;
   /** Metrics registry holder; one is created when absent. */
   metrics?: QueryMetrics;
+  /** Told after a vehicle's secret was rotated, e.g. so the broker of the same process drops its cached credential. */
+  credentialsRotated?: CredentialsRotated;
 }
 
 /** Every controller of the API, in the order the OpenAPI document lists them. */
@@ -62,6 +65,7 @@ export class QueryModule {
         { provide: DATABASE, useValue: input.db },
         { provide: QUERY_OPTIONS, useValue: resolveQueryOptions(input.options) },
         { provide: READINESS_PROBES, useValue: input.readiness ?? {} },
+        { provide: CREDENTIALS_ROTATED, useValue: input.credentialsRotated ?? (() => undefined) },
         { provide: QueryMetrics, useValue: input.metrics ?? new QueryMetrics() },
         ...REPOSITORIES.map((R) => ({ provide: R, useFactory: (db: Kysely<DB>) => new R(db), inject: [DATABASE] })),
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -100,6 +100,8 @@ export async function startStack({ config, databaseUrl, logger }: StackOptions):
       options: queryOptionsFromConfig(config),
       metrics,
       readiness: { broker: async () => void broker.addresses() }, // throws once the listeners are closed
+      // A rotated secret takes effect at once: the old one is forgotten and a session opened with it is closed.
+      credentialsRotated: (vehicleId) => broker.invalidateCredentials(vehicleId, { disconnect: true }),
     });
     await app.listen({ port: config.HTTP_PORT, host: '0.0.0.0' });
     cleanups.push(() => app.close());

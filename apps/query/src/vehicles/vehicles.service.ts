@@ -9,12 +9,17 @@ import { generateVehicleSecret } from './vehicle-secret.js';
 import { presentRegistry, presentVehicle } from './vehicle.presenter.js';
 import type { CreateVehicleBody } from './vehicles.schema.js';
 
+/** Called with a vehicle id after its secret changed; in embedded mode the broker then forgets the old one. */
+export type CredentialsRotated = (vehicleId: string) => void;
+export const CREDENTIALS_ROTATED = Symbol('specfleet.query.credentials-rotated');
+
 @Injectable()
 export class VehiclesService {
   constructor(
     @Inject(FleetQueryRepository) private readonly fleet: FleetQueryRepository,
     @Inject(VehicleRepository) private readonly vehicles: VehicleRepository,
     @Inject(QUERY_OPTIONS) private readonly options: QueryOptions,
+    @Inject(CREDENTIALS_ROTATED) private readonly credentialsRotated: CredentialsRotated,
   ) {}
 
   clock(now = new Date()) {
@@ -65,6 +70,7 @@ export class VehiclesService {
     if (!vehicle || vehicle.tenantId !== tenantId) throw new ApiError('not_found', `no vehicle ${id}`);
     const { secret, digest } = generateVehicleSecret();
     if (!(await this.vehicles.rotateSecret(id, digest))) throw new ApiError('not_found', `no vehicle ${id}`);
+    this.credentialsRotated(id);
     const rotated = await this.vehicles.findById(id);
     return {
       vehicle_id: id,
