@@ -13,8 +13,8 @@ export interface RunningProcess {
   exited: Promise<number | string>;
 }
 
-export function startProcess(entry: string, env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, ['--import', './scripts/register.mjs', entry], {
+export function startProcess(entry: string, env: Record<string, string>, args: readonly string[] = []): RunningProcess {
+  const child = spawn(process.execPath, ['--import', './scripts/register.mjs', entry, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,9 @@
 // The query service on its own (distributed mode): DATABASE_URL required, serves HTTP_PORT.
 import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
 import { createLogger, loadConfigOrExit } from '@fleet/config';
 import { createDatabase } from '@fleet/db';
+import { ensureDemoTenant } from './auth/api-key-admin.js';
 import { tcpProbe } from './health/tcp-probe.js';
 import { createQueryApp } from './query.app.js';
 import { brokerAddress, queryOptionsFromConfig } from './query.config.js';
@@ -18,6 +20,10 @@ const database = createDatabase(config.DATABASE_URL, {
   applicationName: 'specfleet-query',
   onPoolError: (error) => logger.warn({ err: error }, 'database connection lost'),
 });
+if (config.FLEET_DEMO_API_KEY || config.FLEET_ADMIN_API_KEY) {
+  // The demo tenant's keys, when given (docker-compose sets them): created once, left alone afterwards.
+  await ensureDemoTenant(database.db, { operatorKey: config.FLEET_DEMO_API_KEY, adminKey: config.FLEET_ADMIN_API_KEY });
+}
 const broker = brokerAddress(config);
 const app = await createQueryApp({
   db: database.db,
@@ -26,7 +32,8 @@ const app = await createQueryApp({
   readiness: { broker: tcpProbe(broker.host, broker.port) },
 });
 await app.listen({ port: config.HTTP_PORT, host: '0.0.0.0' });
-logger.info({ port: config.HTTP_PORT }, 'query API listening');
+// HTTP_PORT=0 picks a free port: log the one bound.
+logger.info({ port: (app.getHttpServer().address() as AddressInfo).port }, 'query API listening');
 const stop = async (): Promise<void> => {
   await app.close();
   await database.close();

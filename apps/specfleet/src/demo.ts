@@ -6,14 +6,14 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '@fleet/config';
-import { ApiKeyRepository, type DB, TenantRepository, VehicleRepository } from '@fleet/db';
+import { type DB, VehicleRepository } from '@fleet/db';
 import type { Kysely } from 'kysely';
-import { ensureApiKey } from '../../query/src/auth/api-key-admin.js';
+import { DEMO_TENANT, ensureDemoTenant } from '../../query/src/auth/api-key-admin.js';
 import { generateApiKey } from '../../query/src/auth/api-key.js';
 import { generateVehicleSecret } from '../../query/src/vehicles/vehicle-secret.js';
 import type { FleetVehicle } from '../../../simulators/src/index.js';
 
-export const DEMO_TENANT = { id: 'demo', name: 'Suizhou demo fleet' } as const;
+export { DEMO_TENANT };
 
 export interface DemoKeys {
   operatorKey: string;
@@ -23,7 +23,6 @@ export interface DemoKeys {
 }
 
 export async function seedDemoTenant(db: Kysely<DB>, config: Config): Promise<DemoKeys> {
-  await new TenantRepository(db).upsert(DEMO_TENANT);
   const file = join(config.SPECFLEET_DATA_DIR, 'demo-api-keys.json');
   const kept = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as Partial<Record<'operator' | 'admin', string>>) : {};
   const operatorKey = config.FLEET_DEMO_API_KEY ?? kept.operator ?? generateApiKey();
@@ -33,9 +32,7 @@ export async function seedDemoTenant(db: Kysely<DB>, config: Config): Promise<De
     await mkdir(config.SPECFLEET_DATA_DIR, { recursive: true });
     await writeFile(file, `${JSON.stringify({ operator: operatorKey, admin: adminKey }, null, 2)}\n`, { mode: 0o600 });
   }
-  const keys = new ApiKeyRepository(db);
-  await ensureApiKey(keys, DEMO_TENANT.id, 'operator', operatorKey, 'demo operator (npm start)');
-  await ensureApiKey(keys, DEMO_TENANT.id, 'admin', adminKey, 'demo admin (npm start)');
+  await ensureDemoTenant(db, { operatorKey, adminKey });
   return { operatorKey, adminKey, keptIn: generated ? file : undefined };
 }
 
