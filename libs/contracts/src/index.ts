@@ -21,3 +21,4 @@ export {
   type AcceptedEvent,
   type StatusDecodeResult,
 } from './validation.js';
+export { POWERTRAINS, type Powertrain, VEHICLE_TYPES, type VehicleType } from './fleet-vocabulary.js';

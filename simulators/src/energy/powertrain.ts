@@ -17,8 +17,8 @@ import {
   splitDrive,
 } from './road-load.js';
 
-export const POWERTRAINS = ['bev', 'fcev', 'ice', 'phev'] as const;
-export type Powertrain = (typeof POWERTRAINS)[number];
+export { POWERTRAINS, type Powertrain } from '@fleet/contracts';
+import type { Powertrain } from '@fleet/contracts';
 
 export function isElectricDrive(p: Powertrain): boolean {
   return p !== 'ice';

@@ -7,19 +7,8 @@ import type { Powertrain, PowertrainSpec } from '../energy/powertrain.js';
 import type { LatLon, Route } from '../geo.js';
 import type { Rng } from '../random.js';
 
-export const VEHICLE_TYPES = [
-  'road_sweeper',
-  'garbage_compactor',
-  'sprinkler',
-  'delivery_van',
-  'refrigerated_truck',
-  'fire_engine',
-  'ambulance',
-  'aerial_ladder',
-  'sightseeing_bus',
-  'hazmat_tanker',
-] as const;
-export type VehicleType = (typeof VEHICLE_TYPES)[number];
+export { VEHICLE_TYPES, type VehicleType } from '@fleet/contracts';
+import type { VehicleType } from '@fleet/contracts';
 
 export type DrivingState = 'off' | 'idle' | 'driving' | 'working';
 

@@ -2,29 +2,12 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { Bytea, GeneratedTimestamp, Timestamp } from './column-types.js';
 
-export const POWERTRAINS = ['bev', 'fcev', 'ice', 'phev'] as const;
-export type Powertrain = (typeof POWERTRAINS)[number];
+// The vocabulary is the contracts' (one list for schema, API and simulators); re-exported for the table's users.
+export { BODY_TYPES, type BodyType, POWERTRAINS, type Powertrain, VEHICLE_TYPES, type VehicleType } from '@fleet/contracts';
+import type { BodyType, Powertrain } from '@fleet/contracts';
 
-export const BODY_TYPES = ['sweeper', 'compactor', 'sprinkler', 'reefer', 'pump', 'ladder', 'medical', 'tanker', 'none'] as const;
-export type BodyType = (typeof BODY_TYPES)[number];
-
-/** Vehicle classes known today; the column is plain text so a new class needs no migration. */
-export const VEHICLE_TYPES = [
-  'road_sweeper',
-  'garbage_compactor',
-  'sprinkler',
-  'delivery_van',
-  'refrigerated_truck',
-  'fire_engine',
-  'ambulance',
-  'aerial_ladder',
-  'sightseeing_bus',
-  'hazmat_tanker',
-] as const;
-export type VehicleType = (typeof VEHICLE_TYPES)[number];
-
-/** SPEC §3: ids end up in MQTT topics, so the database refuses anything else too. */
-export const VEHICLE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+/** SPEC §3: ids end up in MQTT topics, so the database refuses anything else too (the migration's CHECK). */
+export { VEHICLE_ID_PATTERN } from '@fleet/contracts';
 
 export interface VehicleTable {
   id: string;
