@@ -97,7 +97,8 @@ export async function startStack({ config, databaseUrl, logger }: StackOptions):
     const app: NestFastifyApplication = await createQueryApp({
       db: database.db,
       logger: logger.child({ component: 'query' }),
-      options: queryOptionsFromConfig(config),
+      // Provisioning answers the port the broker actually listens on (MQTT_PORT=0 picks an ephemeral one).
+      options: { ...queryOptionsFromConfig(config), mqtt: { host: config.PUBLIC_HOST, port: addresses.tcp } },
       metrics,
       readiness: { broker: async () => void broker.addresses() }, // throws once the listeners are closed
       // A rotated secret takes effect at once: the old one is forgotten and a session opened with it is closed.
