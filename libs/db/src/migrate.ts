@@ -8,6 +8,7 @@ import { type StorageBackend, describeBackend, detectBackend } from './backend.j
 import { createDatabase } from './database.js';
 import * as m20261126130000 from './migrations/2026_11_26_130000_initial_schema.js';
 import * as m20261126150000 from './migrations/2026_11_26_150000_vehicle_state_counters.js';
+import * as m20261126180000 from './migrations/2026_11_26_180000_hot_updates.js';
 
 /**
  * Every migration, by name. An explicit map rather than a folder scan: it works from any cwd and when bundled.
@@ -16,6 +17,7 @@ import * as m20261126150000 from './migrations/2026_11_26_150000_vehicle_state_c
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_26_130000_initial_schema': m20261126130000,
   '2026_11_26_150000_vehicle_state_counters': m20261126150000,
+  '2026_11_26_180000_hot_updates': m20261126180000,
 });
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };

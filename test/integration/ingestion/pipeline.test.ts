@@ -12,7 +12,7 @@ describeEachBackend('ingestion pipeline', (backend) => {
 
   beforeAll(async () => {
     test = await createTestDatabase(backend);
-    await provisionVehicles(test.db, ['V-ORDER', 'V-BAD', 'V-ALARM', 'V-BACKLOG']);
+    await provisionVehicles(test.db, ['V-ORDER', 'V-BAD', 'V-ALARM', 'V-BACKLOG', 'V-DTC']);
     pipeline = testPipeline(test.db, { decode: { maxBytes: 64 * 1024 } });
   });
   afterAll(async () => {
@@ -107,5 +107,25 @@ describeEachBackend('ingestion pipeline', (backend) => {
     expect(s.active_dtcs).toEqual(['P0A80']);
     const events = await test.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('vehicle_id', '=', 'V-ALARM').executeTakeFirstOrThrow();
     expect(Number(events.n)).toBe(5);
+  });
+  it("the newest sample's dtc list is the active DTC set; a late sample or one without the list changes nothing", async () => {
+    const t = (s: number) => now - 300_000 + s * 1000;
+    const dtcState = () => test.db.selectFrom('vehicle_state').select(['active_dtcs', 'alarms_changed_at', 'last_seq']).where('vehicle_id', '=', 'V-DTC').executeTakeFirstOrThrow();
+    const send = (seq: number, dtc?: string[]) => pipeline.ingest(message('V-DTC', 'telemetry', sample({ tsMs: t(seq), seq, extra: dtc ? { dtc } : {} })));
+
+    await send(1, ['P2', 'P1', 'P1']);
+    const first = await dtcState();
+    expect(first.active_dtcs).toEqual(['P1', 'P2']);
+    expect(first.alarms_changed_at).not.toBeNull();
+    await send(2, ['P1', 'P2']); // the same set: not a change
+    expect(await dtcState()).toMatchObject({ active_dtcs: ['P1', 'P2'], alarms_changed_at: first.alarms_changed_at, last_seq: 2 });
+    await send(0, ['P9']); // late
+    await send(3); // no list in the sample
+    expect(await dtcState()).toMatchObject({ active_dtcs: ['P1', 'P2'], alarms_changed_at: first.alarms_changed_at, last_seq: 3 });
+    await send(4, []);
+    const cleared = await dtcState();
+    expect(cleared.active_dtcs).toEqual([]);
+    expect(cleared.alarms_changed_at!.getTime()).toBeGreaterThanOrEqual(first.alarms_changed_at!.getTime());
+    expect(cleared.last_seq).toBe(4);
   });
 });

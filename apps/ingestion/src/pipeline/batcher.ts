@@ -115,6 +115,11 @@ export class Batcher<T> {
     return this.waiters.length;
   }
 
+  /** Samples of the callers waiting for room (at most maxWaiting, or one caller). */
+  get waitingSamples(): number {
+    return this.waitingWeight;
+  }
+
   /**
    * Queues `item` (worth `weight` samples) and resolves once it has committed. Waits for room first when
    * `maxPending` is reached; a single item heavier than `maxPending` is admitted alone.

@@ -120,12 +120,13 @@ export class EnergyHourlyRepository {
   /** Adds pre-aggregated increases (one entry per vehicle and hour). */
   async addIncrements(rows: readonly EnergyIncrement[]): Promise<void> {
     if (rows.length === 0) return;
+    // Array literals built here: node-pg would quote and regex-escape every number (hot path, once per batch).
     await this.db.executeQuery(
       CompiledQuery.raw(ADD, [
-        rows.map((r) => r.vehicleId),
-        rows.map((r) => r.hour.toISOString()),
-        rows.map((r) => r.samples),
-        ...COLS.map((c) => rows.map((r) => r[c])),
+        `{${rows.map((r) => `"${r.vehicleId.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`,
+        `{${rows.map((r) => r.hour.toISOString()).join(',')}}`,
+        `{${rows.map((r) => r.samples).join(',')}}`,
+        ...COLS.map((c) => `{${rows.map((r) => r[c]).join(',')}}`),
       ]),
     );
   }
