@@ -1,0 +1,330 @@
+// The load generator: a child process of the benchmark that drives MQTT.js vehicles against a broker and reports
+// back over IPC. It runs apart from the broker under test so neither steals the other's event loop, and it measures
+// its own CPU so a run can show the generator was not the bottleneck.
+//
+// Jobs (one per process):
+//   ingest       N vehicles publish QoS 1 as fast as a per-vehicle window of unacknowledged messages allows
+//   rate         N vehicles publish QoS 1 at a fixed total rate; latency publish → PUBACK from the scheduled time
+//   connections  N vehicles connect (bounded concurrency), then each publishes one QoS 1 message per second
+import { connect, type MqttClient } from 'mqtt';
+import type { TelemetrySample } from '@fleet/contracts';
+import { nthSample } from '../lib/fleet.js';
+import { nowMs, sleep } from '../lib/util.js';
+
+export interface LoadVehicle {
+  id: string;
+  secret: string;
+  template: TelemetrySample;
+}
+
+interface Base {
+  port: number;
+  vehicles: LoadVehicle[];
+  /** Simultaneous CONNECTs in progress. */
+  connectConcurrency: number;
+  /** true: the broker authenticates (username = id, password = secret); false: anonymous (mosquitto baseline). */
+  credentials: boolean;
+}
+export type LoadJob =
+  | (Base & { kind: 'ingest'; durationMs: number; window: number })
+  | (Base & { kind: 'rate'; durationMs: number; ratePerS: number; warmupMs: number; probes: number })
+  | (Base & { kind: 'connections'; holdMs: number; intervalMs: number });
+
+export interface ConnectReport {
+  type: 'connected';
+  connected: number;
+  failed: number;
+  connectMs: number[];
+  wallMs: number;
+}
+
+export interface IngestReport {
+  type: 'result';
+  kind: 'ingest';
+  startedAt: number;
+  lastAckAt: number;
+  published: number;
+  acked: number;
+  /** Per vehicle, the acknowledged seqs as [from, to] ranges. */
+  ackedRanges: Record<string, Array<[number, number]>>;
+  disconnects: number;
+  cpuMs: number;
+  wallMs: number;
+}
+
+export interface RateReport {
+  type: 'result';
+  kind: 'rate';
+  published: number;
+  acked: number;
+  /** publish (scheduled) → PUBACK, ms, messages after the warm-up. */
+  ackMs: number[];
+  /** Probe vehicles: seq → scheduled publish time (epoch ms), after the warm-up. */
+  probeSent: Record<string, Record<number, number>>;
+  achievedRate: number;
+  disconnects: number;
+  cpuMs: number;
+  wallMs: number;
+}
+
+export interface ConnectionsReport {
+  type: 'result';
+  kind: 'connections';
+  published: number;
+  acked: number;
+  ackMs: number[];
+  disconnects: number;
+  cpuMs: number;
+  wallMs: number;
+}
+
+export type LoadMessage = { type: 'progress'; text: string } | ConnectReport | IngestReport | RateReport | ConnectionsReport | { type: 'error'; message: string };
+
+const send = (m: LoadMessage): void => {
+  process.send?.(m);
+};
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+interface Conn {
+  v: LoadVehicle;
+  client: MqttClient;
+  topic: string;
+  seq: number;
+}
+
+let disconnects = 0;
+/** Set before the generator ends its own clients, so those closes are not counted as disconnects. */
+let ending = false;
+
+async function connectAll(job: LoadJob, reconnect: boolean): Promise<Conn[]> {
+  const started = nowMs();
+  const conns: Conn[] = [];
+  const connectMs: number[] = [];
+  let failed = 0;
+  let next = 0;
+  const one = (v: LoadVehicle): Promise<void> =>
+    new Promise((resolve) => {
+      const t0 = nowMs();
+      const client = connect({
+        host: '127.0.0.1',
+        port: job.port,
+        protocol: 'mqtt',
+        protocolVersion: 4,
+        clientId: v.id,
+        ...(job.credentials ? { username: v.id, password: v.secret } : {}),
+        clean: true,
+        keepalive: 120,
+        reconnectPeriod: reconnect ? 1_000 : 0,
+        connectTimeout: 60_000,
+      });
+      let settled = false;
+      client.once('connect', () => {
+        connectMs.push(nowMs() - t0);
+        conns.push({ v, client, topic: `fleet/${v.id}/telemetry`, seq: 0 });
+        settled = true;
+        client.on('close', () => {
+          if (!ending) disconnects++;
+        });
+        resolve();
+      });
+      client.on('error', () => {
+        if (!settled) {
+          settled = true;
+          failed++;
+          client.end(true);
+          resolve();
+        }
+      });
+    });
+  const worker = async (): Promise<void> => {
+    while (next < job.vehicles.length) await one(job.vehicles[next++]!);
+  };
+  const ticker = setInterval(() => send({ type: 'progress', text: `connecting ${conns.length + failed}/${job.vehicles.length}` }), 1_000);
+  await Promise.all(Array.from({ length: Math.min(job.connectConcurrency, job.vehicles.length) }, worker));
+  clearInterval(ticker);
+  send({ type: 'connected', connected: conns.length, failed, connectMs, wallMs: nowMs() - started });
+  return conns;
+}
+
+async function endAll(conns: Conn[]): Promise<void> {
+  ending = true;
+  await Promise.all(conns.map((c) => new Promise<void>((resolve) => c.client.end(false, {}, () => resolve()))));
+}
+
+async function runIngest(job: Extract<LoadJob, { kind: 'ingest' }>): Promise<void> {
+  const conns = await connectAll(job, true);
+  const acked = new Map<string, number[]>();
+  let published = 0;
+  let ackCount = 0;
+  let lastAckAt = 0;
+  const cpu0 = cpuMs();
+  const startedAt = nowMs();
+  const stopAt = startedAt + job.durationMs;
+  let inflight = 0;
+  // Each vehicle keeps `window` messages unacknowledged: commit-before-ack needs many in flight to fill a batch.
+  const pump = (c: Conn): void => {
+    if (nowMs() >= stopAt) return;
+    const seq = ++c.seq;
+    const payload = JSON.stringify(nthSample(c.v.template, seq, Date.now()));
+    published++;
+    inflight++;
+    c.client.publish(c.topic, payload, { qos: 1 }, (err) => {
+      inflight--;
+      if (!err) {
+        ackCount++;
+        lastAckAt = nowMs();
+        let list = acked.get(c.v.id);
+        if (!list) acked.set(c.v.id, (list = []));
+        list.push(seq);
+      }
+      pump(c);
+    });
+  };
+  for (const c of conns) for (let i = 0; i < job.window; i++) pump(c);
+  while (nowMs() < stopAt) {
+    await sleep(1_000);
+    if (ackCount === 0 && nowMs() - startedAt > 15_000) throw new Error('no PUBACK within 15 s of publishing: the broker is not committing (see its log)');
+    send({ type: 'progress', text: `ingest: ${ackCount.toLocaleString('en-US')} acked, ${inflight} in flight, ${Math.round(ackCount / ((nowMs() - startedAt) / 1000)).toLocaleString('en-US')} msg/s` });
+  }
+  // Bounded drain: what is in flight gets up to 30 s to be acknowledged.
+  const drainUntil = nowMs() + 30_000;
+  while (inflight > 0 && nowMs() < drainUntil) await sleep(50);
+  const cpu = cpuMs() - cpu0;
+  const wall = nowMs() - startedAt;
+  const ackedRanges: Record<string, Array<[number, number]>> = {};
+  for (const [id, seqs] of acked) ackedRanges[id] = toRanges(seqs);
+  await endAll(conns);
+  send({ type: 'result', kind: 'ingest', startedAt, lastAckAt, published, acked: ackCount, ackedRanges, disconnects, cpuMs: cpu, wallMs: wall });
+}
+
+async function runRate(job: Extract<LoadJob, { kind: 'rate' }>): Promise<void> {
+  const conns = await connectAll(job, true);
+  // The first `probes` vehicles of the job (the parent polls the same ids), whatever order they connected in.
+  const probeIds = new Set(job.vehicles.slice(0, job.probes).map((v) => v.id));
+  const probeSent: Record<string, Record<number, number>> = {};
+  for (const id of probeIds) probeSent[id] = {};
+  const ackMs: number[] = [];
+  let published = 0;
+  let ackCount = 0;
+  const cpu0 = cpuMs();
+  const startedAt = nowMs();
+  const measureFrom = startedAt + job.warmupMs;
+  const stopAt = startedAt + job.durationMs;
+  let rr = 0;
+  let lastProgress = 0;
+  // Open loop: messages are due at a fixed rate whatever the broker does; latency counts from the due time, so a
+  // slow broker cannot hide its queueing by slowing the generator (no coordinated omission).
+  while (nowMs() < stopAt) {
+    const elapsed = nowMs() - startedAt;
+    const due = Math.floor((job.ratePerS * elapsed) / 1000);
+    while (published < due) {
+      const intended = startedAt + (published * 1000) / job.ratePerS;
+      const c = conns[rr++ % conns.length]!;
+      const seq = ++c.seq;
+      const payload = JSON.stringify(nthSample(c.v.template, seq, Date.now()));
+      const measured = intended >= measureFrom;
+      if (measured && probeIds.has(c.v.id)) probeSent[c.v.id]![seq] = intended;
+      published++;
+      c.client.publish(c.topic, payload, { qos: 1 }, (err) => {
+        if (err) return;
+        ackCount++;
+        if (measured) ackMs.push(nowMs() - intended);
+      });
+    }
+    await sleep(2);
+    if (ackCount === 0 && nowMs() - startedAt > 15_000) throw new Error('no PUBACK within 15 s of publishing: the broker is not committing (see its log)');
+    if (nowMs() - lastProgress >= 1_000) {
+      lastProgress = nowMs();
+      send({ type: 'progress', text: `rate: ${published.toLocaleString('en-US')} published, ${ackCount.toLocaleString('en-US')} acked` });
+    }
+  }
+  const sentEnd = nowMs();
+  const drainUntil = nowMs() + 30_000;
+  while (ackCount < published && nowMs() < drainUntil) await sleep(20);
+  const cpu = cpuMs() - cpu0;
+  await endAll(conns);
+  send({
+    type: 'result',
+    kind: 'rate',
+    published,
+    acked: ackCount,
+    ackMs,
+    probeSent,
+    achievedRate: published / ((sentEnd - startedAt) / 1000),
+    disconnects,
+    cpuMs: cpu,
+    wallMs: sentEnd - startedAt,
+  });
+}
+
+async function runConnections(job: Extract<LoadJob, { kind: 'connections' }>): Promise<void> {
+  const conns = await connectAll(job, false);
+  const ackMs: number[] = [];
+  let published = 0;
+  let ackCount = 0;
+  const cpu0 = cpuMs();
+  const startedAt = nowMs();
+  const stopAt = startedAt + job.holdMs;
+  // Every vehicle publishes once per interval, at its own phase, so the load is spread evenly over time.
+  const timers = conns.map((c, i) => {
+    const tick = (): void => {
+      if (nowMs() >= stopAt) return;
+      const seq = ++c.seq;
+      const t0 = nowMs();
+      published++;
+      c.client.publish(c.topic, JSON.stringify(nthSample(c.v.template, seq, Date.now())), { qos: 1 }, (err) => {
+        if (err) return;
+        ackCount++;
+        ackMs.push(nowMs() - t0);
+      });
+    };
+    const phase = (i / conns.length) * job.intervalMs;
+    let interval: NodeJS.Timeout | undefined;
+    const start = setTimeout(() => {
+      tick();
+      interval = setInterval(tick, job.intervalMs);
+    }, phase);
+    return () => {
+      clearTimeout(start);
+      clearInterval(interval);
+    };
+  });
+  while (nowMs() < stopAt) {
+    await sleep(1_000);
+    send({ type: 'progress', text: `hold: ${conns.length} connected, ${published.toLocaleString('en-US')} published, ${ackCount.toLocaleString('en-US')} acked, ${disconnects} disconnects` });
+  }
+  for (const stop of timers) stop();
+  const drainUntil = nowMs() + 10_000;
+  while (ackCount < published && nowMs() < drainUntil) await sleep(20);
+  const cpu = cpuMs() - cpu0;
+  const wall = nowMs() - startedAt;
+  // The parent samples the broker before asking for the result; ending 10,000 clients takes a moment.
+  send({ type: 'result', kind: 'connections', published, acked: ackCount, ackMs, disconnects, cpuMs: cpu, wallMs: wall });
+  await endAll(conns);
+}
+
+function toRanges(seqs: number[]): Array<[number, number]> {
+  seqs.sort((a, b) => a - b);
+  const out: Array<[number, number]> = [];
+  for (const s of seqs) {
+    const last = out[out.length - 1];
+    if (last && s === last[1] + 1) last[1] = s;
+    else if (!last || s > last[1]) out.push([s, s]);
+  }
+  return out;
+}
+
+process.on('disconnect', () => process.exit(0)); // the parent went away: never linger
+process.once('message', (job: LoadJob) => {
+  const run = job.kind === 'ingest' ? runIngest(job) : job.kind === 'rate' ? runRate(job) : runConnections(job);
+  run.then(
+    () => setTimeout(() => process.exit(0), 200),
+    (error: unknown) => {
+      send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+      setTimeout(() => process.exit(1), 200);
+    },
+  );
+});

@@ -1,0 +1,97 @@
+// Seeding history fast: the simulator's samples for many vehicles, written either straight into telemetry with
+// TelemetryRepository.copyBatch (history the read side needs, without ingestion's side tables), or through the
+// IngestionPipeline (so energy_hourly and vehicle_state are exactly what ingestion makes of them).
+import type { TelemetrySample } from '@fleet/contracts';
+import { type Database, TelemetryRepository } from '@fleet/db';
+import { toTelemetryRow, type TelemetryInsert } from '../../../apps/ingestion/src/pipeline/rows.js';
+import type { IngestionPipeline } from '../../../apps/ingestion/src/pipeline/ingestion-pipeline.js';
+import type { FleetVehicle } from '../../../simulators/src/index.js';
+import { simulateHistory } from './fleet.js';
+
+/** COPYs `intervalS`-spaced history of [fromMs, toMs) for every vehicle; returns the rows written and the newest sample per vehicle. */
+export async function copyHistory(
+  database: Database,
+  fleet: readonly FleetVehicle[],
+  fromMs: number,
+  toMs: number,
+  intervalS: number,
+  onProgress: (rows: number) => void,
+): Promise<{ rows: number; newest: Map<string, TelemetrySample> }> {
+  const repo = new TelemetryRepository(database.db);
+  const newest = new Map<string, TelemetrySample>();
+  let buffer: TelemetryInsert[] = [];
+  let rows = 0;
+  const receivedAt = new Date();
+  const inflight = new Set<Promise<unknown>>();
+  const flush = async (): Promise<void> => {
+    const batch = buffer;
+    buffer = [];
+    const p = repo.copyBatch(batch).then((r) => {
+      rows += r.inserted;
+      onProgress(rows);
+    });
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+    if (inflight.size >= 2) await Promise.race(inflight);
+  };
+  for (const v of fleet) {
+    let last: TelemetrySample | undefined;
+    const chunks: TelemetrySample[][] = [];
+    simulateHistory(v, fromMs, toMs, intervalS, 6 * 3_600_000, (samples) => chunks.push(samples));
+    for (const samples of chunks) {
+      for (const s of samples) {
+        buffer.push(toTelemetryRow(v.id, s, Date.parse(String(s.ts)), receivedAt));
+        last = s;
+      }
+      if (buffer.length >= 10_000) await flush();
+    }
+    if (last) newest.set(v.id, last);
+  }
+  if (buffer.length > 0) await flush();
+  await Promise.all(inflight);
+  return { rows, newest };
+}
+
+/**
+ * Feeds `intervalS`-spaced history of [fromMs, toMs) through the pipeline as store-and-forward backlog messages
+ * (arrays of `perMessage` samples, in order per vehicle, `workers` vehicles at a time); returns the samples sent.
+ */
+export async function ingestHistory(
+  pipeline: IngestionPipeline,
+  fleet: readonly FleetVehicle[],
+  fromMs: number,
+  toMs: number,
+  intervalS: number,
+  onProgress: (samples: number) => void,
+  options: { perMessage?: number; workers?: number } = {},
+): Promise<number> {
+  // 200 samples ≈ 125 KB of JSON: well inside the 256 KiB packet/payload limit (a larger backlog is dead-lettered
+  // whole as OVERSIZE, which is what a firmware must avoid too).
+  const perMessage = options.perMessage ?? 200;
+  const workers = options.workers ?? 16;
+  let next = 0;
+  let sent = 0;
+  const worker = async (): Promise<void> => {
+    while (next < fleet.length) {
+      const v = fleet[next++]!;
+      const all: TelemetrySample[] = [];
+      simulateHistory(v, fromMs, toMs, intervalS, 6 * 3_600_000, (samples) => {
+        for (const s of samples) all.push(s);
+      });
+      for (let i = 0; i < all.length; i += perMessage) {
+        const chunk = all.slice(i, i + perMessage);
+        await pipeline.ingest({
+          vehicleId: v.id,
+          channel: 'telemetry',
+          topic: `fleet/${v.id}/telemetry`,
+          payload: Buffer.from(JSON.stringify(chunk)),
+          receivedAt: new Date(),
+        });
+        sent += chunk.length;
+        onProgress(sent);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: workers }, worker));
+  return sent;
+}
