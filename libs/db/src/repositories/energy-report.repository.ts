@@ -116,7 +116,6 @@ export class EnergyReportRepository {
    * interval plus, per vehicle, the one sample just before its start, chained with lag() in (ts, seq) order.
    */
   private rawIncreases(intervals: Array<{ from: Date; to: Date }>, limits: Readonly<Record<EnergyReportColumn, EnergyStepLimit>>): RawBuilder<unknown> {
-    const bounds = sql.join(intervals.map((i) => sql`(${i.from.toISOString()}::timestamptz, ${i.to.toISOString()}::timestamptz)`));
 
     const pick = (alias: string) => sql.join(ENERGY_COUNTERS.map((c) => sql`${sql.ref(`${alias}.${c.counter}`)}`));
     const lags = sql.join(ENERGY_COUNTERS.map((c) => sql`lag(${sql.ref(c.counter)}) OVER w AS ${sql.ref(`p_${c.counter}`)}`));
@@ -136,18 +135,25 @@ export class EnergyReportRepository {
       SELECT vehicle_id, ts AS t, ${steps}
       FROM (
         SELECT vehicle_id, ts, seq, inside, ${sql.join(ENERGY_COUNTERS.map((c) => sql.ref(c.counter)))}, lag(ts) OVER w AS p_ts, ${lags}
-        FROM (
-          SELECT t.vehicle_id, t.ts, t.seq, true AS inside, r.a, ${pick('t')}
-          FROM (VALUES ${bounds}) AS r(a, b)
-          JOIN telemetry t ON t.ts >= r.a AND t.ts < r.b
-          WHERE t.vehicle_id IN (SELECT id FROM veh)
+        FROM (${sql.join(
+          // One branch per interval with its bounds as literals in the WHERE clause: a join against a VALUES list
+          // hides them from the planner, which then scans all of telemetry (no chunk exclusion, no index range).
+          intervals.map((i) => {
+            const from = sql`${i.from.toISOString()}::timestamptz`;
+            const to = sql`${i.to.toISOString()}::timestamptz`;
+            return sql`
+          SELECT t.vehicle_id, t.ts, t.seq, true AS inside, ${from} AS a, ${pick('t')}
+          FROM telemetry t
+          WHERE t.ts >= ${from} AND t.ts < ${to} AND t.vehicle_id IN (SELECT id FROM veh)
           UNION ALL
-          SELECT p.vehicle_id, p.ts, p.seq, false AS inside, r.a, ${pick('p')}
-          FROM (VALUES ${bounds}) AS r(a, b)
-          CROSS JOIN veh
+          SELECT p.vehicle_id, p.ts, p.seq, false AS inside, ${from} AS a, ${pick('p')}
+          FROM veh
           CROSS JOIN LATERAL (
-            SELECT * FROM telemetry tp WHERE tp.vehicle_id = veh.id AND tp.ts < r.a ORDER BY tp.ts DESC, tp.seq DESC LIMIT 1
-          ) p
+            SELECT * FROM telemetry tp WHERE tp.vehicle_id = veh.id AND tp.ts < ${from} ORDER BY tp.ts DESC, tp.seq DESC LIMIT 1
+          ) p`;
+          }),
+          sql` UNION ALL `,
+        )}
         ) u
         WINDOW w AS (PARTITION BY vehicle_id, a ORDER BY ts, seq)
       ) chained
