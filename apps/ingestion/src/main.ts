@@ -2,10 +2,11 @@
 // message only after it is committed. Run N of them with the same INGEST_SHARED_GROUP and distinct INGEST_CLIENT_IDs.
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { createLogger, loadConfigOrExit } from '@fleet/config';
+import { createLogger, loadConfigOrExit, serveMetrics } from '@fleet/config';
 import { createDatabase, migrateToLatest } from '@fleet/db';
 import { IngestionModule } from './ingestion.module.js';
 import { MqttIngestServer } from './mqtt/mqtt-ingest.server.js';
+import { IngestionPipeline } from './pipeline/ingestion-pipeline.js';
 
 const config = loadConfigOrExit('ingestion');
 const logger = createLogger('ingestion', config.LOG_LEVEL);
@@ -35,4 +36,6 @@ const app = await NestFactory.createMicroservice(IngestionModule.forRoot(config,
 });
 app.enableShutdownHooks();
 await app.listen();
+const metrics = await serveMetrics(app.get(IngestionPipeline).metrics.registry, config.INGEST_METRICS_PORT);
+logger.info({ event: 'metrics_listening', port: metrics.port }, 'GET /metrics');
 logger.info({ event: 'ingestion_started', clientId: config.INGEST_CLIENT_ID, group: config.INGEST_SHARED_GROUP || null }, 'ingestion worker running');

@@ -29,6 +29,8 @@ export const ConfigSchema = Type.Object({
   SIM_SPEED: Type.Number({ exclusiveMinimum: 0, maximum: 1_000, default: 1, description: 'simulated seconds per real second of the npm start fleet' }),
   LOG_LEVEL: enumOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', 'pino log level'),
 
+  BROKER_METRICS_PORT: port(9883, 'GET /metrics of the standalone broker (apps/broker)'),
+  INGEST_METRICS_PORT: port(9884, 'GET /metrics of a distributed ingestion worker (apps/ingestion)'),
   MQTT_MAX_PACKET_BYTES: int(1024, 64 * 1024 * 1024, 256 * 1024, 'largest MQTT packet accepted; larger ones close the connection'),
   MQTT_CONNECT_TIMEOUT_MS: int(100, 300_000, 10_000, 'a socket must complete CONNECT within this time'),
   MQTT_MAX_CONNECTIONS: int(1, 1_000_000, 20_000, 'concurrent MQTT connections'),

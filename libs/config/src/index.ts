@@ -2,3 +2,4 @@
 export { ConfigSchema, type Config } from './config.schema.js';
 export { ConfigError, loadConfig, loadConfigOrExit } from './config.js';
 export { createLogger, type Logger } from './logger.js';
+export { type MetricsServer, type MetricsSource, serveMetrics } from './metrics-server.js';

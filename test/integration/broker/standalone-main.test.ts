@@ -19,6 +19,7 @@ interface MainProcess {
   child: ChildProcess;
   url: string;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stdout: () => string;
   stderr: () => string;
 }
 
@@ -28,7 +29,7 @@ function startMain(env: Record<string, string>): { child: ChildProcess; exit: Ma
   delete base.MQTT_PERSISTENCE;
   const child = spawn(process.execPath, ['--import', './scripts/register.mjs', 'apps/broker/src/main.ts'], {
     cwd: ROOT,
-    env: { ...base, MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_WS_PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: { ...base, MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_WS_PORT: '0', BROKER_METRICS_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -54,7 +55,7 @@ async function startListening(env: Record<string, string>): Promise<MainProcess>
   if (port === undefined) throw new Error(`broker exited: ${started.stdout()} ${started.stderr()}`);
   const listening = JSON.parse(started.stdout().split('\n').find((l) => l.includes('"broker_listening"'))!) as { persistence: string };
   expect(listening.persistence).toBe('level'); // MQTT_PERSISTENCE=auto in the standalone broker
-  return { child: started.child, url: `mqtt://127.0.0.1:${port}`, exit: started.exit, stderr: started.stderr };
+  return { child: started.child, url: `mqtt://127.0.0.1:${port}`, exit: started.exit, stdout: started.stdout, stderr: started.stderr };
 }
 
 it('exits 78 with a clear message when DATABASE_URL is missing', async () => {
@@ -103,6 +104,14 @@ describeEachBackend('standalone broker (apps/broker/src/main.ts)', (backend) => 
     const vehicle = await connectClient(first, { clientId: 'SZ-SAN-0001', username: 'SZ-SAN-0001', password: vehicleSecret });
     await vehicle.publishAsync('fleet/SZ-SAN-0001/telemetry', '{"v":1,"ts":"2026-11-26T08:00:00Z","seq":1}', { qos: 1 });
     await vehicle.endAsync();
+
+    // Prometheus can scrape the standalone broker: its refusals and publishes are counted at GET /metrics.
+    const metricsLine = /"event":"metrics_listening","port":(\d+)/;
+    await waitFor(() => metricsLine.test(first.stdout()), 10_000, 'metrics_listening');
+    const metricsPort = Number(metricsLine.exec(first.stdout())?.[1]);
+    const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
+    expect(scrape).toMatch(/specfleet_broker_refusals_total\{[^}]*\} [1-9]/);
+    expect(scrape).toMatch(/specfleet_broker_publishes_received_total\{[^}]*channel="telemetry"[^}]*\} 1/);
 
     first.child.kill('SIGTERM');
     expect(await first.exit).toEqual({ code: 0, signal: null });
