@@ -40,6 +40,7 @@ export class PacketSizeGuard extends Duplex {
   private lengthBytes = 0;
   private remaining = 0;
   private stopped = false;
+  private corked = false;
 
   constructor(
     private readonly inner: Duplex,
@@ -69,6 +70,16 @@ export class PacketSizeGuard extends Duplex {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.inner.destroyed) return callback(new Error('connection closed'));
+    // Everything written to this client in one turn of the event loop leaves in one socket write: a committed batch
+    // resolves many publishes at once, and without this each PUBACK (and each part of a packet) was its own syscall.
+    if (!this.corked) {
+      this.corked = true;
+      this.inner.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.inner.uncork();
+      });
+    }
     if (this.inner.write(chunk)) return callback();
     // Hold aedes' write until the socket drains (or closes), so its own backpressure and drainTimeout apply.
     const done = (): void => {
