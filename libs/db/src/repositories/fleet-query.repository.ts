@@ -1,7 +1,7 @@
 // Read side of the fleet for the query API: vehicles joined with their latest snapshot (vehicle_state), with the
 // connectivity rule of SPEC §5 evaluated in SQL so it can filter, count and paginate. Never touches telemetry.
 import { Inject, Injectable } from '@nestjs/common';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { type InferResult, type Kysely, type RawBuilder, sql } from 'kysely';
 import { DATABASE, type DB } from '../database.js';
 import type { ActiveAlarms } from '../tables/vehicle-state.table.js';
 import type { BodyType, Powertrain } from '../tables/vehicle.table.js';
@@ -95,6 +95,11 @@ export class FleetQueryRepository {
       ELSE 'stale' END`;
   }
 
+  /** The registry joined with the snapshot, as FleetVehicleRow's columns; its result type is what Row is. */
+  selectVehicles(tenantId: string, filter: FleetFilter, clock: ConnectivityClock) {
+    return this.base(tenantId, filter).select(this.columns(clock));
+  }
+
   private base(tenantId: string, filter: FleetFilter) {
     let q = this.db
       .selectFrom('vehicles as v')
@@ -109,7 +114,7 @@ export class FleetQueryRepository {
 
   /** One page of the tenant's vehicles in id order, after `afterId`; `limit + 1` rows tell whether more follow. */
   async list(tenantId: string, filter: FleetFilter, clock: ConnectivityClock, page: { afterId?: string | undefined; limit: number }): Promise<FleetVehicleRow[]> {
-    let q = this.base(tenantId, filter).select(this.columns(clock));
+    let q = this.selectVehicles(tenantId, filter, clock);
     if (filter.connectivity !== undefined) q = q.where(sql<boolean>`${this.connectivity(clock)} = ${filter.connectivity}`);
     if (page.afterId !== undefined) q = q.where('v.id', '>', page.afterId);
     const rows = await q.orderBy('v.id').limit(page.limit + 1).execute();
@@ -118,12 +123,12 @@ export class FleetQueryRepository {
 
   /** Every vehicle of the tenant matching the filter (fleet health grades all of them). */
   async listAll(tenantId: string, filter: FleetFilter, clock: ConnectivityClock): Promise<FleetVehicleRow[]> {
-    const rows = await this.base(tenantId, filter).select(this.columns(clock)).orderBy('v.id').execute();
+    const rows = await this.selectVehicles(tenantId, filter, clock).orderBy('v.id').execute();
     return rows.map(toFleetVehicleRow);
   }
 
   async find(tenantId: string, id: string, clock: ConnectivityClock): Promise<FleetVehicleRow | undefined> {
-    const row = await this.base(tenantId, {}).select(this.columns(clock)).where('v.id', '=', id).executeTakeFirst();
+    const row = await this.selectVehicles(tenantId, {}, clock).where('v.id', '=', id).executeTakeFirst();
     return row ? toFleetVehicleRow(row) : undefined;
   }
 
@@ -205,48 +210,8 @@ export class FleetQueryRepository {
   }
 }
 
-type Row = {
-  id: string;
-  tenant_id: string;
-  type: string;
-  body_type: BodyType;
-  powertrain: Powertrain;
-  vin: string | null;
-  model: string | null;
-  battery_kwh: number | null;
-  h2_capacity_kg: number | null;
-  fuel_capacity_l: number | null;
-  report_interval_s: number;
-  credentials_rotated_at: Date | null;
-  created_at: Date;
-  connectivity: ConnectivityValue;
-  connected: boolean;
-  connected_at: Date | null;
-  disconnected_at: Date | null;
-  fw: string | null;
-  last_ts: Date | null;
-  last_seq: number | null;
-  last_received_at: Date | null;
-  state: string | null;
-  lat: number | null;
-  lon: number | null;
-  speed_kmh: number | null;
-  heading_deg: number | null;
-  odometer_km: number | null;
-  soc_pct: number | null;
-  h2_mass_kg: number | null;
-  fuel_level_pct: number | null;
-  battery_temp_max_c: number | null;
-  battery_temp_min_c: number | null;
-  cell_v_max: number | null;
-  cell_v_min: number | null;
-  soh_pct: number | null;
-  body_active: boolean | null;
-  body_power_kw: number | null;
-  active_alarms: ActiveAlarms;
-  alarm_max_level: number;
-  active_dtcs: string[];
-};
+/** A row as selected: kysely infers it from the tables and the column list (nullable where the join may miss). */
+type Row = InferResult<ReturnType<FleetQueryRepository['selectVehicles']>>[number];
 
 function toFleetVehicleRow(r: Row): FleetVehicleRow {
   return {
