@@ -5,6 +5,7 @@ import { type InferResult, type Kysely, type RawBuilder, sql } from 'kysely';
 import { DATABASE, type DB } from '../database.js';
 import type { ActiveAlarms } from '../tables/vehicle-state.table.js';
 import type { BodyType, Powertrain } from '../tables/vehicle.table.js';
+import { toVehicle, type Vehicle } from './vehicle.repository.js';
 
 export type ConnectivityValue = 'online' | 'stale' | 'offline';
 
@@ -25,20 +26,7 @@ export interface ConnectivityClock {
 }
 
 /** A vehicle of the registry with its latest snapshot (snapshot fields null when it never reported). */
-export interface FleetVehicleRow {
-  id: string;
-  tenantId: string;
-  type: string;
-  bodyType: BodyType;
-  powertrain: Powertrain;
-  vin: string | null;
-  model: string | null;
-  batteryKwh: number | null;
-  h2CapacityKg: number | null;
-  fuelCapacityL: number | null;
-  reportIntervalS: number;
-  credentialsRotatedAt: Date | null;
-  createdAt: Date;
+export interface FleetVehicleRow extends Vehicle {
   connectivity: ConnectivityValue;
   connected: boolean;
   connectedAt: Date | null;
@@ -215,19 +203,7 @@ type Row = InferResult<ReturnType<FleetQueryRepository['selectVehicles']>>[numbe
 
 function toFleetVehicleRow(r: Row): FleetVehicleRow {
   return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    type: r.type,
-    bodyType: r.body_type,
-    powertrain: r.powertrain,
-    vin: r.vin,
-    model: r.model,
-    batteryKwh: r.battery_kwh,
-    h2CapacityKg: r.h2_capacity_kg,
-    fuelCapacityL: r.fuel_capacity_l,
-    reportIntervalS: r.report_interval_s,
-    credentialsRotatedAt: r.credentials_rotated_at,
-    createdAt: r.created_at,
+    ...toVehicle(r),
     connectivity: r.connectivity,
     connected: r.connected,
     connectedAt: r.connected_at,
