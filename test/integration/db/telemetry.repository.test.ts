@@ -99,6 +99,31 @@ describeEachBackend('TelemetryRepository', (backend) => {
       expect(row.ts).toBeInstanceOf(Date);
     });
 
+    it(`${method}: round-trips the encoding edge cases (multi-byte UTF-8, empty array, pre-2000 and far timestamps, 2^53 − 1)`, async () => {
+      const rows: NewTelemetryRow[] = [
+        {
+          vehicle_id: '鄂S·清扫-01',
+          ts: new Date('1999-12-31T23:59:59.999Z'), // before PostgreSQL's epoch: a negative microsecond count
+          seq: Number.MAX_SAFE_INTEGER,
+          received_at: new Date('2026-11-26T08:00:05.001Z'),
+          state: 'working',
+          body_signals: { 备注: '随州 — ✓ 🚒', empty: {}, neg: -0.5 },
+          dtc: [],
+          battery_current_a: -1e-3,
+          odometer_km: 0,
+        },
+        { vehicle_id: 'SZ-SAN-0004', ts: new Date('2199-01-01T00:00:00.000Z'), seq: 0, received_at: new Date(T0), body_active: true, dtc: ['Ü', ''] },
+      ];
+      expect(await repo[method](rows)).toEqual({ inserted: 2, duplicates: 0 });
+      const stored = await database.db.selectFrom('telemetry').selectAll().orderBy('ts').execute();
+      expect(stored.map((r) => [r.vehicle_id, r.ts.toISOString(), r.seq, r.received_at.toISOString(), r.body_signals, r.dtc, r.body_active])).toEqual([
+        ['鄂S·清扫-01', '1999-12-31T23:59:59.999Z', Number.MAX_SAFE_INTEGER, '2026-11-26T08:00:05.001Z', { 备注: '随州 — ✓ 🚒', empty: {}, neg: -0.5 }, [], null],
+        ['SZ-SAN-0004', '2199-01-01T00:00:00.000Z', 0, new Date(T0).toISOString(), null, ['Ü', ''], true],
+      ]);
+      expect(stored[0]!.battery_current_a).toBeCloseTo(-1e-3, 9);
+      expect(stored[0]!.odometer_km).toBe(0);
+    });
+
     it(`${method}: optional columns may be absent, received_at defaults to now()`, async () => {
       const minimal: NewTelemetryRow = { vehicle_id: 'SZ-SAN-0003', ts: new Date(T0), seq: 0 };
       expect(await repo[method]([minimal])).toEqual({ inserted: 1, duplicates: 0 });

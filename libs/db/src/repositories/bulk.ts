@@ -1,4 +1,4 @@
-// Helpers for the bulk-insert hot paths (unnest arrays and COPY text format) shared by the telemetry and events repositories.
+// Helpers for the bulk-insert hot paths (unnest arrays; staging tables for COPY, see copy-binary.ts) shared by the telemetry and events repositories.
 
 /** How a column travels in a bulk insert: the PostgreSQL type of its unnest array, and how a JS value is encoded. */
 export type BulkKind = 'text' | 'timestamptz' | 'int8' | 'int2' | 'float8' | 'float4' | 'bool' | 'jsonb' | 'text[]';
@@ -49,31 +49,6 @@ export function toUnnestValue(kind: BulkKind, value: unknown): unknown {
   }
 }
 
-/** COPY text format: backslash, tab, newline and carriage return are escaped; \N is NULL. */
-function copyEscape(text: string): string {
-  return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
-}
-
-/** One field of a COPY … FROM STDIN (text format) line. */
-export function toCopyField(kind: BulkKind, value: unknown): string {
-  if (value === undefined || value === null) return '\\N';
-  switch (kind) {
-    case 'bool':
-      return value ? 't' : 'f';
-    case 'timestamptz':
-      return toDate(value).toISOString();
-    case 'jsonb':
-      return copyEscape(typeof value === 'string' ? value : JSON.stringify(value));
-    case 'text[]':
-      return copyEscape(textArrayLiteral(value as string[]));
-    case 'text':
-      return copyEscape(String(value));
-    default:
-      // Numbers: String() gives what PostgreSQL parses (including NaN / Infinity for float columns).
-      return String(value);
-  }
-}
-
 /** SQL for INSERT INTO table (cols) SELECT … FROM unnest($1::t1[], $2::t2[], …) AS u(cols) ON CONFLICT DO NOTHING. */
 export function unnestInsertSql<K extends string>(table: string, columns: ReadonlyArray<BulkColumn<K>>): string {
   const names = columns.map((c) => c.name).join(', ');
@@ -88,19 +63,6 @@ export function unnestParameters<K extends string, R extends Partial<Record<K, u
   rows: readonly R[],
 ): unknown[][] {
   return columns.map((c) => rows.map((r) => toUnnestValue(c.kind, r[c.name])));
-}
-
-/** The COPY text-format payload for the rows, one line per row. */
-export function copyPayload<K extends string, R extends Partial<Record<K, unknown>>>(
-  columns: ReadonlyArray<BulkColumn<K>>,
-  rows: readonly R[],
-): string {
-  let out = '';
-  for (const r of rows) {
-    out += columns.map((c) => toCopyField(c.kind, r[c.name])).join('\t');
-    out += '\n';
-  }
-  return out;
 }
 
 /** The column definition for a staging table (no constraints, no defaults). */

@@ -15,8 +15,8 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DATABASE, type DB, poolOf } from '../database.js';
 import type { NewTelemetryRow } from '../tables/telemetry.table.js';
-import { type BulkKind, stagingColumnDef, textArrayLiteral } from './bulk.js';
-import { type BulkInsertResult, TELEMETRY_COLUMNS } from './telemetry.repository.js';
+import { stagingColumnDef } from './bulk.js';
+import { type BulkInsertResult, TELEMETRY_COLUMNS, telemetryCopyBinary } from './telemetry.repository.js';
 
 export interface IngestTransaction {
   /** Kysely bound to the transaction's connection: construct repositories with it. */
@@ -28,8 +28,8 @@ export interface IngestTransaction {
 const STAGE = 'specfleet_ingest_telemetry_stage';
 const COLUMN_LIST = TELEMETRY_COLUMNS.map((c) => c.name).join(', ');
 const CREATE_STAGE = `CREATE TEMP TABLE IF NOT EXISTS ${STAGE} (${TELEMETRY_COLUMNS.map((c) => stagingColumnDef(c.name, c.kind)).join(', ')}) ON COMMIT DELETE ROWS`;
-const COPY_STAGE = `COPY ${STAGE} (${COLUMN_LIST}) FROM STDIN`;
-const COPY_DIRECT = `COPY telemetry (${COLUMN_LIST}) FROM STDIN`;
+const COPY_STAGE = `COPY ${STAGE} (${COLUMN_LIST}) FROM STDIN (FORMAT binary)`;
+const COPY_DIRECT = `COPY telemetry (${COLUMN_LIST}) FROM STDIN (FORMAT binary)`;
 const UNIQUE_VIOLATION = '23505';
 const STAGE_INSERT = `INSERT INTO telemetry (${COLUMN_LIST}) SELECT ${TELEMETRY_COLUMNS.map((c) =>
   c.name === 'received_at' ? 'COALESCE(received_at, now())' : c.name,
@@ -50,75 +50,7 @@ function bind(client: pg.PoolClient): { db: Kysely<DB>; staged: boolean } {
   return b;
 }
 
-// ---- COPY text format, specialised for the telemetry columns (hot path: every sample goes through here once).
-// Same output as bulk.ts copyPayload, without its per-row array + join and per-field dispatch by name: the CPU
-// profile of the pipeline had it as the largest cost after JSON parsing.
-
-const COPY_NAMES = TELEMETRY_COLUMNS.map((c) => c.name);
-const COPY_KINDS: readonly BulkKind[] = TELEMETRY_COLUMNS.map((c) => c.kind);
-const NEEDS_ESCAPE = /[\\\t\n\r]/;
-
-function copyEscape(text: string): string {
-  if (!NEEDS_ESCAPE.test(text)) return text;
-  return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
-}
-
-/** Formats timestamps, remembering the last one: a message's samples share one received_at Date. */
-class TimestampFormatter {
-  private lastMs = Number.NaN;
-  private lastText = '';
-  format(value: unknown): string {
-    const d = value instanceof Date ? value : new Date(value as string);
-    const ms = d.getTime();
-    if (ms !== this.lastMs) {
-      this.lastMs = ms;
-      this.lastText = d.toISOString();
-    }
-    return this.lastText;
-  }
-}
-
-export function telemetryCopyPayload(rows: readonly NewTelemetryRow[]): string {
-  const receivedAt = new TimestampFormatter();
-  const ts = new TimestampFormatter();
-  const n = COPY_NAMES.length;
-  let out = '';
-  for (const row of rows) {
-    const r = row as unknown as Record<string, unknown>;
-    for (let i = 0; i < n; i++) {
-      if (i > 0) out += '\t';
-      const v = r[COPY_NAMES[i]!];
-      if (v === null || v === undefined) {
-        out += '\\N';
-        continue;
-      }
-      switch (COPY_KINDS[i]) {
-        case 'timestamptz':
-          out += (COPY_NAMES[i] === 'received_at' ? receivedAt : ts).format(v);
-          break;
-        case 'bool':
-          out += v ? 't' : 'f';
-          break;
-        case 'text':
-          out += copyEscape(String(v));
-          break;
-        case 'jsonb':
-          out += copyEscape(typeof v === 'string' ? v : JSON.stringify(v));
-          break;
-        case 'text[]':
-          out += copyEscape(textArrayLiteral(v as string[]));
-          break;
-        default:
-          // Numbers: String() gives what PostgreSQL parses (including NaN / Infinity for float columns).
-          out += typeof v === 'number' ? `${v}` : String(v);
-      }
-    }
-    out += '\n';
-  }
-  return out;
-}
-
-async function copyIn(client: pg.PoolClient, sql: string, payload: string): Promise<void> {
+async function copyIn(client: pg.PoolClient, sql: string, payload: Buffer): Promise<void> {
   await pipeline(Readable.from([payload]), client.query(copyFrom(sql)));
 }
 
@@ -144,7 +76,7 @@ export class IngestTransactionRepository {
       await client.query('BEGIN');
       let result: BulkInsertResult = { inserted: 0, duplicates: 0 };
       if (telemetry.length > 0) {
-        const payload = telemetryCopyPayload(telemetry);
+        const payload = telemetryCopyBinary(telemetry);
         let direct = !this.preferStaging;
         if (direct) {
           try {

@@ -7,7 +7,8 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DATABASE, type DB, poolOf } from '../database.js';
 import type { NewTelemetryRow, TelemetryTable } from '../tables/telemetry.table.js';
-import { type BulkColumn, copyPayload, stagingColumnDef, unnestInsertSql, unnestParameters } from './bulk.js';
+import { type BulkColumn, stagingColumnDef, unnestInsertSql, unnestParameters } from './bulk.js';
+import { compileBinaryCopy } from './copy-binary.js';
 
 /** Every telemetry column, in table order: the order of the unnest parameters ($1 … $40) and of the COPY fields. */
 export const TELEMETRY_COLUMNS = [
@@ -58,6 +59,9 @@ type MissingColumn = Exclude<keyof TelemetryTable, (typeof TELEMETRY_COLUMNS)[nu
 const allColumnsListed: [MissingColumn] extends [never] ? true : MissingColumn = true;
 void allColumnsListed;
 
+/** COPY binary payload of telemetry rows, columns in TELEMETRY_COLUMNS order (`COPY … FROM STDIN (FORMAT binary)`). */
+export const telemetryCopyBinary = compileBinaryCopy(TELEMETRY_COLUMNS);
+
 export interface BulkInsertResult {
   /** Rows that were new. */
   inserted: number;
@@ -73,7 +77,7 @@ const COLUMN_LIST = TELEMETRY_COLUMNS.map((c) => c.name).join(', ');
 // ones without a RETURNING list to ship back.
 const UNNEST_INSERT = unnestInsertSql('telemetry', TELEMETRY_COLUMNS);
 const CREATE_STAGE = `CREATE TEMP TABLE IF NOT EXISTS ${STAGE} (${TELEMETRY_COLUMNS.map((c) => stagingColumnDef(c.name, c.kind)).join(', ')}) ON COMMIT DELETE ROWS`;
-const COPY_STAGE = `COPY ${STAGE} (${COLUMN_LIST}) FROM STDIN`;
+const COPY_STAGE = `COPY ${STAGE} (${COLUMN_LIST}) FROM STDIN (FORMAT binary)`;
 const STAGE_INSERT = `INSERT INTO telemetry (${COLUMN_LIST}) SELECT ${TELEMETRY_COLUMNS.map((c) =>
   c.name === 'received_at' ? 'COALESCE(received_at, now())' : c.name,
 ).join(', ')} FROM ${STAGE} ON CONFLICT DO NOTHING`;
@@ -106,7 +110,7 @@ export class TelemetryRepository {
     if (rows.length === 0) return { inserted: 0, duplicates: 0 };
     const pool = poolOf(this.db);
     if (!pool) throw new Error('TelemetryRepository.copyBatch needs a Kysely instance created by createDatabase()');
-    const payload = copyPayload(TELEMETRY_COLUMNS, rows);
+    const payload = telemetryCopyBinary(rows);
     const client = await pool.connect();
     let failure: Error | undefined;
     try {
