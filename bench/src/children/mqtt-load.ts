@@ -1,14 +1,15 @@
-// The load generator: a child process of the benchmark that drives MQTT.js vehicles against a broker and reports
-// back over IPC. It runs apart from the broker under test so neither steals the other's event loop, and it measures
-// its own CPU so a run can show the generator was not the bottleneck.
+// The load generator: a child process of the benchmark that drives MQTT vehicles (lean-mqtt.ts: a minimal QoS 1
+// publisher, see there why not MQTT.js) against a broker and reports back over IPC. It runs apart from the broker
+// under test so neither steals the other's event loop, and it measures its own CPU so a run can show the generator
+// was not the bottleneck.
 //
 // Jobs (one per process):
 //   ingest       N vehicles publish QoS 1 as fast as a per-vehicle window of unacknowledged messages allows
 //   rate         N vehicles publish QoS 1 at a fixed total rate; latency publish → PUBACK from the scheduled time
 //   connections  N vehicles connect (bounded concurrency), then each publishes one QoS 1 message per second
-import { connect, type MqttClient } from 'mqtt';
 import type { TelemetrySample } from '@fleet/contracts';
-import { nthSample } from '../lib/fleet.js';
+import { sampleJsonWriter } from '../lib/fleet.js';
+import { LeanPublisher, topicField } from '../lib/lean-mqtt.js';
 import { nowMs, sleep } from '../lib/util.js';
 
 export interface LoadVehicle {
@@ -90,8 +91,10 @@ const cpuMs = (): number => {
 
 interface Conn {
   v: LoadVehicle;
-  client: MqttClient;
-  topic: string;
+  client: LeanPublisher;
+  topic: Buffer;
+  /** JSON of the vehicle's n-th sample (nthSample, stringified). */
+  json: (seq: number, tsMs: number) => string;
   seq: number;
 }
 
@@ -99,46 +102,32 @@ let disconnects = 0;
 /** Set before the generator ends its own clients, so those closes are not counted as disconnects. */
 let ending = false;
 
-async function connectAll(job: LoadJob, reconnect: boolean): Promise<Conn[]> {
+async function connectAll(job: LoadJob): Promise<Conn[]> {
   const started = nowMs();
   const conns: Conn[] = [];
   const connectMs: number[] = [];
   let failed = 0;
   let next = 0;
-  const one = (v: LoadVehicle): Promise<void> =>
-    new Promise((resolve) => {
-      const t0 = nowMs();
-      const client = connect({
+  const one = async (v: LoadVehicle): Promise<void> => {
+    const t0 = nowMs();
+    try {
+      const client = await LeanPublisher.connect({
         host: '127.0.0.1',
         port: job.port,
-        protocol: 'mqtt',
-        protocolVersion: 4,
         clientId: v.id,
         ...(job.credentials ? { username: v.id, password: v.secret } : {}),
-        clean: true,
         keepalive: 120,
-        reconnectPeriod: reconnect ? 1_000 : 0,
-        connectTimeout: 60_000,
+        connectTimeoutMs: 60_000,
       });
-      let settled = false;
-      client.once('connect', () => {
-        connectMs.push(nowMs() - t0);
-        conns.push({ v, client, topic: `fleet/${v.id}/telemetry`, seq: 0 });
-        settled = true;
-        client.on('close', () => {
-          if (!ending) disconnects++;
-        });
-        resolve();
-      });
-      client.on('error', () => {
-        if (!settled) {
-          settled = true;
-          failed++;
-          client.end(true);
-          resolve();
-        }
-      });
-    });
+      connectMs.push(nowMs() - t0);
+      client.onClose = () => {
+        if (!ending) disconnects++;
+      };
+      conns.push({ v, client, topic: topicField(`fleet/${v.id}/telemetry`), json: sampleJsonWriter(v.template), seq: 0 });
+    } catch {
+      failed++;
+    }
+  };
   const worker = async (): Promise<void> => {
     while (next < job.vehicles.length) await one(job.vehicles[next++]!);
   };
@@ -151,11 +140,11 @@ async function connectAll(job: LoadJob, reconnect: boolean): Promise<Conn[]> {
 
 async function endAll(conns: Conn[]): Promise<void> {
   ending = true;
-  await Promise.all(conns.map((c) => new Promise<void>((resolve) => c.client.end(false, {}, () => resolve()))));
+  await Promise.all(conns.map((c) => c.client.end()));
 }
 
 async function runIngest(job: Extract<LoadJob, { kind: 'ingest' }>): Promise<void> {
-  const conns = await connectAll(job, true);
+  const conns = await connectAll(job);
   const acked = new Map<string, number[]>();
   let published = 0;
   let ackCount = 0;
@@ -163,35 +152,30 @@ async function runIngest(job: Extract<LoadJob, { kind: 'ingest' }>): Promise<voi
   const cpu0 = cpuMs();
   const startedAt = nowMs();
   const stopAt = startedAt + job.durationMs;
-  let inflight = 0;
+  const inflight = (): number => conns.reduce((n, c) => n + c.client.unacknowledged, 0);
   // Each vehicle keeps `window` messages unacknowledged: commit-before-ack needs many in flight to fill a batch.
   const pump = (c: Conn): void => {
     if (nowMs() >= stopAt) return;
     const seq = ++c.seq;
-    const payload = JSON.stringify(nthSample(c.v.template, seq, Date.now()));
-    published++;
-    inflight++;
-    c.client.publish(c.topic, payload, { qos: 1 }, (err) => {
-      inflight--;
-      if (!err) {
-        ackCount++;
-        lastAckAt = nowMs();
-        let list = acked.get(c.v.id);
-        if (!list) acked.set(c.v.id, (list = []));
-        list.push(seq);
-      }
+    const sent = c.client.publish(c.topic, c.json(seq, Date.now()), () => {
+      ackCount++;
+      lastAckAt = nowMs();
+      let list = acked.get(c.v.id);
+      if (!list) acked.set(c.v.id, (list = []));
+      list.push(seq);
       pump(c);
     });
+    if (sent) published++; // else disconnected (counted): this vehicle stops
   };
   for (const c of conns) for (let i = 0; i < job.window; i++) pump(c);
   while (nowMs() < stopAt) {
     await sleep(1_000);
     if (ackCount === 0 && nowMs() - startedAt > 15_000) throw new Error('no PUBACK within 15 s of publishing: the broker is not committing (see its log)');
-    send({ type: 'progress', text: `ingest: ${ackCount.toLocaleString('en-US')} acked, ${inflight} in flight, ${Math.round(ackCount / ((nowMs() - startedAt) / 1000)).toLocaleString('en-US')} msg/s` });
+    send({ type: 'progress', text: `ingest: ${ackCount.toLocaleString('en-US')} acked, ${inflight()} in flight, ${Math.round(ackCount / ((nowMs() - startedAt) / 1000)).toLocaleString('en-US')} msg/s` });
   }
   // Bounded drain: what is in flight gets up to 30 s to be acknowledged.
   const drainUntil = nowMs() + 30_000;
-  while (inflight > 0 && nowMs() < drainUntil) await sleep(50);
+  while (inflight() > 0 && nowMs() < drainUntil) await sleep(50);
   const cpu = cpuMs() - cpu0;
   const wall = nowMs() - startedAt;
   const ackedRanges: Record<string, Array<[number, number]>> = {};
@@ -201,7 +185,7 @@ async function runIngest(job: Extract<LoadJob, { kind: 'ingest' }>): Promise<voi
 }
 
 async function runRate(job: Extract<LoadJob, { kind: 'rate' }>): Promise<void> {
-  const conns = await connectAll(job, true);
+  const conns = await connectAll(job);
   // The first `probes` vehicles of the job (the parent polls the same ids), whatever order they connected in.
   const probeIds = new Set(job.vehicles.slice(0, job.probes).map((v) => v.id));
   const probeSent: Record<string, Record<number, number>> = {};
@@ -224,12 +208,10 @@ async function runRate(job: Extract<LoadJob, { kind: 'rate' }>): Promise<void> {
       const intended = startedAt + (published * 1000) / job.ratePerS;
       const c = conns[rr++ % conns.length]!;
       const seq = ++c.seq;
-      const payload = JSON.stringify(nthSample(c.v.template, seq, Date.now()));
       const measured = intended >= measureFrom;
       if (measured && probeIds.has(c.v.id)) probeSent[c.v.id]![seq] = intended;
       published++;
-      c.client.publish(c.topic, payload, { qos: 1 }, (err) => {
-        if (err) return;
+      c.client.publish(c.topic, c.json(seq, Date.now()), () => {
         ackCount++;
         if (measured) ackMs.push(nowMs() - intended);
       });
@@ -261,7 +243,7 @@ async function runRate(job: Extract<LoadJob, { kind: 'rate' }>): Promise<void> {
 }
 
 async function runConnections(job: Extract<LoadJob, { kind: 'connections' }>): Promise<void> {
-  const conns = await connectAll(job, false);
+  const conns = await connectAll(job);
   const ackMs: number[] = [];
   let published = 0;
   let ackCount = 0;
@@ -275,8 +257,7 @@ async function runConnections(job: Extract<LoadJob, { kind: 'connections' }>): P
       const seq = ++c.seq;
       const t0 = nowMs();
       published++;
-      c.client.publish(c.topic, JSON.stringify(nthSample(c.v.template, seq, Date.now())), { qos: 1 }, (err) => {
-        if (err) return;
+      c.client.publish(c.topic, c.json(seq, Date.now()), () => {
         ackCount++;
         ackMs.push(nowMs() - t0);
       });

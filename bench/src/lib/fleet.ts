@@ -97,3 +97,50 @@ export function simulateHistory(
     if (t >= toMs - 1) return;
   }
 }
+
+/**
+ * `JSON.stringify(nthSample(template, seq, tsMs))` for one template, as string concatenation: the generator's payload
+ * builder (a spread, an ISO date and a stringify of the whole sample per message cost it more CPU than the
+ * concatenation). Checked against nthSample when built, so the two cannot drift apart.
+ */
+export function sampleJsonWriter(template: TelemetrySample): (seq: number, tsMs: number) => string {
+  const marks = { ts: '\u0001TS\u0001', seq: '\u0001SEQ\u0001', odo: '\u0001ODO\u0001', trac: '\u0001TRAC\u0001' };
+  const probe = nthSample(template, 1, 0) as unknown as Record<string, unknown>;
+  const marked: Record<string, unknown> = { ...probe, ts: marks.ts, seq: marks.seq };
+  if (probe['odometer_km'] !== undefined) marked['odometer_km'] = marks.odo;
+  const energy = probe['energy'] as Record<string, unknown> | undefined;
+  if (energy?.['traction_kwh'] !== undefined) marked['energy'] = { ...energy, traction_kwh: marks.trac };
+  // Split on the quoted marks: each value is spliced in bare (numbers) or re-quoted (the ISO timestamp).
+  const json = JSON.stringify(marked);
+  const order: Array<keyof typeof marks> = [];
+  const parts: string[] = [];
+  let rest = json;
+  for (;;) {
+    let next: { key: keyof typeof marks; at: number } | undefined;
+    for (const key of Object.keys(marks) as Array<keyof typeof marks>) {
+      const at = rest.indexOf(JSON.stringify(marks[key]));
+      if (at >= 0 && (next === undefined || at < next.at)) next = { key, at };
+    }
+    if (next === undefined) break;
+    parts.push(rest.slice(0, next.at));
+    order.push(next.key);
+    rest = rest.slice(next.at + JSON.stringify(marks[next.key]).length);
+  }
+  parts.push(rest);
+  const odo0 = template.odometer_km ?? 0;
+  const trac0 = template.energy?.traction_kwh ?? 0;
+  const write = (seq: number, tsMs: number): string => {
+    let out = parts[0]!;
+    for (let i = 0; i < order.length; i++) {
+      const key = order[i]!;
+      out += key === 'ts' ? `"${new Date(tsMs).toISOString()}"` : key === 'seq' ? `${seq}` : key === 'odo' ? `${round3(odo0 + seq * 0.001)}` : `${round3(trac0 + seq * 0.001)}`;
+      out += parts[i + 1]!;
+    }
+    return out;
+  };
+  for (const [seq, ts] of [[1, 0], [7, 1_764_000_000_123], [123_456, 1_764_999_999_999]] as const) {
+    const expected = JSON.stringify(nthSample(template, seq, ts));
+    if (write(seq, ts) !== expected) throw new Error(`sampleJsonWriter: differs from nthSample for seq ${seq}: ${write(seq, ts)} vs ${expected}`);
+  }
+  return write;
+}
