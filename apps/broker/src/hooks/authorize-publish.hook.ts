@@ -13,6 +13,7 @@ import type { BrokerOptions } from '../broker.options.js';
 import { BrokerRefusal, type ClientSessions, forLog } from '../client-sessions.js';
 import type { BrokerMetrics } from '../metrics.js';
 import type { IngestChannel, IngestSink } from '../ports.js';
+import { DeadlineQueue } from '../limits/deadline-queue.js';
 
 export interface AuthorizePublishDeps {
   options: Pick<BrokerOptions, 'publishMaxDelayMs' | 'ingestTimeoutMs'>;
@@ -53,27 +54,46 @@ export function createAuthorizePublishHook(deps: AuthorizePublishDeps) {
     );
   }
 
+  // Label children resolved once: prom-client hashes the label object on every observe()/inc() otherwise.
+  const committedSeconds = metrics.ingestSeconds.labels({ outcome: 'committed' });
+  const failedSeconds = metrics.ingestSeconds.labels({ outcome: 'failed' });
+  const received = new Map<string, { inc(): void }>();
+  const receivedOn = (channel: string): { inc(): void } => {
+    let counter = received.get(channel);
+    if (!counter) received.set(channel, (counter = metrics.publishesReceived.labels({ channel })));
+    return counter;
+  };
+  const deadlines = new DeadlineQueue(options.ingestTimeoutMs);
+
   function commit(client: Client, packet: PublishPacket, vehicleId: string, channel: IngestChannel, callback: (error?: Error | null) => void): void {
     const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    const write = Promise.race([
-      ingest.ingest({ vehicleId, channel, topic: packet.topic, payload: toBuffer(packet.payload), receivedAt: new Date() }),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`not committed within ${options.ingestTimeoutMs} ms`)), options.ingestTimeoutMs);
-      }),
-    ]).finally(() => clearTimeout(timer));
+    let settled = false;
+    const fail = (error: unknown): void => {
+      failedSeconds.observe((performance.now() - started) / 1000);
+      metrics.refuse('ingest_failed');
+      logger.warn({ event: 'ingest_failed', clientId: forLog(client.id), topic: forLog(packet.topic), qos: packet.qos, err: error }, 'not committed: no PUBACK, closing the connection so the client resends');
+      callback(new BrokerRefusal('publish not committed; the client must resend', 'ingest_failed'));
+    };
+    const deadline = deadlines.add(() => {
+      settled = true;
+      fail(new Error(`not committed within ${options.ingestTimeoutMs} ms`));
+    });
+    const write = ingest.ingest({ vehicleId, channel, topic: packet.topic, payload: toBuffer(packet.payload), receivedAt: new Date() });
     deps.inflight.add(write);
     write.then(
       () => {
-        metrics.ingestSeconds.observe({ outcome: 'committed' }, (performance.now() - started) / 1000);
-        metrics.publishesReceived.inc({ channel });
+        if (settled) return; // timed out first: already refused
+        settled = true;
+        deadline.cancel();
+        committedSeconds.observe((performance.now() - started) / 1000);
+        receivedOn(channel).inc();
         acknowledge(client, packet, callback);
       },
       (error: unknown) => {
-        metrics.ingestSeconds.observe({ outcome: 'failed' }, (performance.now() - started) / 1000);
-        metrics.refuse('ingest_failed');
-        logger.warn({ event: 'ingest_failed', clientId: forLog(client.id), topic: forLog(packet.topic), qos: packet.qos, err: error }, 'not committed: no PUBACK, closing the connection so the client resends');
-        callback(new BrokerRefusal('publish not committed; the client must resend', 'ingest_failed'));
+        if (settled) return;
+        settled = true;
+        deadline.cancel();
+        fail(error);
       },
     );
   }
@@ -98,7 +118,7 @@ export function createAuthorizePublishHook(deps: AuthorizePublishDeps) {
         if (session.principal.kind === 'vehicle' && INGEST_CHANNELS.has(channel)) {
           commit(client!, packet, vehicleId, channel as IngestChannel, callback);
         } else {
-          metrics.publishesReceived.inc({ channel });
+          receivedOn(channel).inc();
           acknowledge(client!, packet, callback);
         }
       };
