@@ -24,7 +24,7 @@ export { type ApiKey, ApiKeyRepository, type NewApiKey, toApiKey } from './repos
 export { type ServiceAccount, ServiceAccountRepository, toServiceAccount } from './repositories/service-account.repository.js';
 export { HealthRepository } from './repositories/health.repository.js';
 export { type EmbeddedPostgresOptions, type EmbeddedPostgresServer, ensureDatabaseExists, startEmbeddedPostgres } from './embedded-postgres.js';
-export { type ActiveAlarmRow, type ConnectivityClock, type ConnectivityValue, type FleetFilter, FleetQueryRepository, type FleetVehicleRow } from './repositories/fleet-query.repository.js';
+export { type ActiveAlarmRow, type ConnectivityClock, type ConnectivityValue, type FleetFilter, FleetQueryRepository, type FleetStatusRow, type FleetVehicleRow } from './repositories/fleet-query.repository.js';
 export { type RawSample, SERIES_SIGNALS, type SeriesBucket, type SeriesPoint, type SeriesSignal, TelemetryQueryRepository } from './repositories/telemetry-query.repository.js';
 export { type EventFilter, EventQueryRepository, type StoredEvent } from './repositories/event-query.repository.js';
 export { ENERGY_COUNTERS, type EnergyGroupBy, type EnergyGroupRow, type EnergyReportColumn, type EnergyReportQuery, EnergyReportRepository, type EnergyStepLimit, type EnergySumsRow, planEnergyRange } from './repositories/energy-report.repository.js';

@@ -3,12 +3,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { decodeCursor, resolveLimit, toPage } from '../common/pagination.js';
 import { iso } from '../common/schemas.js';
-import { type FleetFilter, FleetQueryRepository, type FleetVehicleRow } from '@fleet/db';
+import { type FleetFilter, FleetQueryRepository, type FleetStatusRow } from '@fleet/db';
 import { QUERY_OPTIONS, type QueryOptions } from '../query.options.js';
 import type { FleetHealthQuery, FleetStatusQuery } from './fleet.schema.js';
 import { BATTERY_RULES, evaluateHealth, type Grade, gradeOf, type HealthReason } from './health-rules.js';
 
-function statusEntry(v: FleetVehicleRow) {
+function statusEntry(v: FleetStatusRow) {
   return {
     id: v.id,
     type: v.type,
@@ -26,7 +26,7 @@ function statusEntry(v: FleetVehicleRow) {
       fuel_pct: v.fuelLevelPct,
     },
     alarm_max_level: v.alarmMaxLevel,
-    active_dtc_count: v.activeDtcs.length,
+    active_dtc_count: v.activeDtcCount,
   };
 }
 
@@ -44,10 +44,7 @@ export class FleetService {
     const after = decodeCursor(q.cursor, ['string']);
     const clock = { now, offlineAfterS: this.options.offlineAfterS };
     const filter: FleetFilter = { type: q.type, bodyType: q.body_type, powertrain: q.powertrain, state: q.state, connectivity: q.connectivity };
-    const [rows, counts] = await Promise.all([
-      this.fleet.list(tenantId, filter, clock, { afterId: after?.[0] as string | undefined, limit }),
-      this.fleet.countByConnectivity(tenantId, filter, clock),
-    ]);
+    const { rows, counts } = await this.fleet.status(tenantId, filter, clock, { afterId: after?.[0] as string | undefined, limit });
     return {
       generated_at: now.toISOString(),
       counts: { total: counts.online + counts.stale + counts.offline, connectivity: counts },

@@ -56,6 +56,31 @@ export interface FleetVehicleRow extends Vehicle {
   activeDtcs: string[];
 }
 
+/**
+ * What one entry of GET /fleet/status shows, and nothing else: the page is read on every dashboard refresh, and
+ * fetching and parsing the whole snapshot (six timestamps, the alarm jsonb, the DTC array per row) was most of the
+ * driver's time per request.
+ */
+export interface FleetStatusRow {
+  id: string;
+  type: string;
+  bodyType: BodyType;
+  powertrain: Powertrain;
+  connectivity: ConnectivityValue;
+  lastReceivedAt: Date | null;
+  state: string | null;
+  lat: number | null;
+  lon: number | null;
+  headingDeg: number | null;
+  speedKmh: number | null;
+  socPct: number | null;
+  h2MassKg: number | null;
+  h2CapacityKg: number | null;
+  fuelLevelPct: number | null;
+  alarmMaxLevel: number;
+  activeDtcCount: number;
+}
+
 export interface ActiveAlarmRow {
   vehicleId: string;
   code: string;
@@ -109,6 +134,72 @@ export class FleetQueryRepository {
     return rows.map(toFleetVehicleRow);
   }
 
+  /**
+   * One page of fleet status (list()'s page, with only the columns of a status entry) and the vehicles per
+   * connectivity over the whole filter (its own connectivity criterion ignored: the counts show all three), in one
+   * statement: one round trip instead of two, and the page and its counts come from the same snapshot.
+   */
+  async status(
+    tenantId: string,
+    filter: FleetFilter,
+    clock: ConnectivityClock,
+    page: { afterId?: string | undefined; limit: number },
+  ): Promise<{ rows: FleetStatusRow[]; counts: Record<ConnectivityValue, number> }> {
+    let q = this.base(tenantId, filter).select([
+      'v.id',
+      'v.type',
+      'v.body_type',
+      'v.powertrain',
+      'v.h2_capacity_kg',
+      this.connectivity(clock).as('connectivity'),
+      's.last_received_at',
+      's.state',
+      's.lat',
+      's.lon',
+      's.heading_deg',
+      's.speed_kmh',
+      's.soc_pct',
+      's.h2_mass_kg',
+      's.fuel_level_pct',
+      sql<number>`coalesce(s.alarm_max_level, 0)::int`.as('alarm_max_level'),
+      sql<number>`coalesce(cardinality(s.active_dtcs), 0)`.as('active_dtc_count'),
+    ]);
+    if (filter.connectivity !== undefined) q = q.where(sql<boolean>`${this.connectivity(clock)} = ${filter.connectivity}`);
+    if (page.afterId !== undefined) q = q.where('v.id', '>', page.afterId);
+    q = q.orderBy('v.id').limit(page.limit + 1);
+    type PageRow = InferResult<typeof q>[number];
+    // The counts row LEFT JOIN the page: an empty page still brings its counts (one row of nulls on the page side).
+    const { rows } = await sql<{ [K in keyof PageRow]: PageRow[K] | null } & { n_online: number; n_stale: number; n_offline: number }>`
+      SELECT c.online AS n_online, c.stale AS n_stale, c.offline AS n_offline, p.*
+      FROM (${this.connectivityCounts(tenantId, filter, clock)}) c LEFT JOIN LATERAL (${q}) p ON true
+      ORDER BY p.id`.execute(this.db);
+    const first = rows[0];
+    const counts = { online: first?.n_online ?? 0, stale: first?.n_stale ?? 0, offline: first?.n_offline ?? 0 };
+    const page_ = rows.filter((r): r is typeof r & PageRow => r.id !== null);
+    return {
+      counts,
+      rows: page_.map((r) => ({
+        id: r.id,
+        type: r.type,
+        bodyType: r.body_type,
+        powertrain: r.powertrain,
+        connectivity: r.connectivity,
+        lastReceivedAt: r.last_received_at,
+        state: r.state,
+        lat: r.lat,
+        lon: r.lon,
+        headingDeg: r.heading_deg,
+        speedKmh: r.speed_kmh,
+        socPct: r.soc_pct,
+        h2MassKg: r.h2_mass_kg,
+        h2CapacityKg: r.h2_capacity_kg,
+        fuelLevelPct: r.fuel_level_pct,
+        alarmMaxLevel: r.alarm_max_level,
+        activeDtcCount: r.active_dtc_count,
+      })),
+    };
+  }
+
   /** Every vehicle of the tenant matching the filter (fleet health grades all of them). */
   async listAll(tenantId: string, filter: FleetFilter, clock: ConnectivityClock): Promise<FleetVehicleRow[]> {
     const rows = await this.selectVehicles(tenantId, filter, clock).orderBy('v.id').execute();
@@ -120,16 +211,56 @@ export class FleetQueryRepository {
     return row ? toFleetVehicleRow(row) : undefined;
   }
 
-  /** Vehicles per connectivity over the filter (its own connectivity criterion ignored: the counts show all three). */
-  async countByConnectivity(tenantId: string, filter: FleetFilter, clock: ConnectivityClock): Promise<Record<ConnectivityValue, number>> {
+  /** One row (online, stale, offline): the vehicles per connectivity over the filter, its connectivity criterion ignored. */
+  private connectivityCounts(tenantId: string, filter: FleetFilter, clock: ConnectivityClock): RawBuilder<Record<ConnectivityValue, number>> {
     const { connectivity: _ignored, ...rest } = filter;
-    const rows = await this.base(tenantId, rest)
-      .select([this.connectivity(clock).as('connectivity'), sql<number>`count(*)::int`.as('n')])
-      .groupBy(sql`1`)
-      .execute();
-    const out: Record<ConnectivityValue, number> = { online: 0, stale: 0, offline: 0 };
-    for (const r of rows) out[r.connectivity] = r.n;
-    return out;
+    if (rest.type === undefined && rest.bodyType === undefined && rest.powertrain === undefined) return this.countsWithoutJoin(tenantId, rest.state, clock);
+    const byConnectivity = this.base(tenantId, rest).select(this.connectivity(clock).as('c'));
+    return sql`SELECT (count(*) FILTER (WHERE x.c = 'online'))::int AS online, (count(*) FILTER (WHERE x.c = 'stale'))::int AS stale,
+      (count(*) FILTER (WHERE x.c = 'offline'))::int AS offline FROM (${byConnectivity}) x`;
+  }
+
+  /**
+   * connectivityCounts when no registry column is filtered on: the same rule without joining every vehicle_state row
+   * to its vehicle. That hash join was ~90 % of the counts' time and grows with the fleet (10,000 vehicles: 12-20 ms
+   * on a loaded 2-core machine, against a 10 ms budget for the whole request). Instead, two narrow scans:
+   * - vehicles: how many, and the smallest and largest report interval;
+   * - vehicle_state: per row, the rule needs report_interval_s only when the vehicle is connected, heard from within
+   *   the offline threshold, and its last sample is older than 3 × the smallest interval but not than 3 × the largest
+   *   (newer is online whatever its interval, older is stale). Only those rows are joined to their vehicle, in a
+   *   subquery that PostgreSQL skips (one-time filter) when the scan found none — always, when the fleet reports at
+   *   one interval.
+   * Vehicles without a state row are offline: total − rows with state (vehicle_state's foreign key on
+   * (vehicle_id, tenant_id) makes its tenant_id that of the vehicle). The thresholds are computed once, in r.
+   */
+  private countsWithoutJoin(tenantId: string, state: string | undefined, clock: ConnectivityClock): RawBuilder<Record<ConnectivityValue, number>> {
+    const now = clock.now.toISOString();
+    const byState = (alias: string) => (state === undefined ? sql`` : sql`AND ${sql.ref(`${alias}.state`)} = ${state}`);
+    // With a state filter only vehicles with a snapshot match (the join's s.state = … drops the others).
+    const total = state === undefined ? sql`r.vehicles` : sql`c.with_state`;
+    return sql`
+      WITH r AS (
+        SELECT count(*)::int AS vehicles,
+               ${now}::timestamptz - make_interval(secs => ${clock.offlineAfterS}) AS offline_before,
+               ${now}::timestamptz - make_interval(secs => 3 * min(report_interval_s)) AS surely_online_since,
+               ${now}::timestamptz - make_interval(secs => 3 * max(report_interval_s)) AS maybe_online_since
+        FROM vehicles WHERE tenant_id = ${tenantId}
+      ), t AS (
+        SELECT ${total} AS total, c.reachable,
+          c.online + (SELECT count(*)::int FROM vehicle_state m JOIN vehicles v ON v.id = m.vehicle_id AND v.tenant_id = m.tenant_id
+            WHERE c.ambiguous > 0 AND m.tenant_id = ${tenantId} ${byState('m')} AND m.connected AND m.last_received_at >= r.offline_before
+              AND m.last_received_at < r.surely_online_since AND m.last_received_at >= r.maybe_online_since
+              AND m.last_received_at >= ${now}::timestamptz - make_interval(secs => 3 * v.report_interval_s)) AS online
+        FROM r CROSS JOIN LATERAL (
+          SELECT count(*)::int AS with_state,
+            (count(*) FILTER (WHERE s.connected AND (s.last_received_at IS NULL OR s.last_received_at >= r.offline_before)))::int AS reachable,
+            (count(*) FILTER (WHERE s.connected AND s.last_received_at >= r.offline_before AND s.last_received_at >= r.surely_online_since))::int AS online,
+            (count(*) FILTER (WHERE s.connected AND s.last_received_at >= r.offline_before AND s.last_received_at < r.surely_online_since
+              AND s.last_received_at >= r.maybe_online_since))::int AS ambiguous
+          FROM vehicle_state s WHERE s.tenant_id = ${tenantId} ${byState('s')}
+        ) c
+      )
+      SELECT t.online, t.reachable - t.online AS stale, t.total - t.reachable AS offline FROM t`;
   }
 
   /**

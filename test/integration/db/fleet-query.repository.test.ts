@@ -1,0 +1,82 @@
+// FleetQueryRepository.status: the counts per connectivity must equal what the per-row rule (the connectivity column
+// of every listed vehicle) gives, for every kind of filter — including the path that counts without joining
+// vehicle_state to vehicles, on a fleet with several report intervals and rows right at each threshold.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type ConnectivityValue, type FleetFilter, FleetQueryRepository, TenantRepository, VehicleRepository } from '../../../libs/db/src/index.js';
+import { createTestDatabase, describeEachBackend, type TestDatabase } from '../../setup/database.js';
+
+const NOW = new Date('2026-11-26T08:00:00.000Z');
+const ago = (s: number) => new Date(NOW.getTime() - s * 1000);
+const clock = { now: NOW, offlineAfterS: 900 };
+
+describeEachBackend('fleet query repository', (backend) => {
+  let database: TestDatabase;
+  let repo: FleetQueryRepository;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(backend);
+    repo = new FleetQueryRepository(database.db);
+    const tenants = new TenantRepository(database.db);
+    await tenants.upsert({ id: 'mix', name: 'mixed intervals' });
+    await tenants.upsert({ id: 'other', name: 'another tenant' });
+    const vehicles = new VehicleRepository(database.db);
+    // [id, report interval, powertrain, snapshot (undefined: never reported)]
+    type Snap = { connected: boolean; seen: number | null; state?: string };
+    const fleet: Array<[string, number, 'bev' | 'ice', Snap | undefined]> = [];
+    let i = 0;
+    for (const interval of [5, 10, 60]) {
+      // 3 × interval is the online limit: just inside, exactly on it, just past it; then stale, the offline threshold
+      // (900 s: exactly on it is still stale), past it, never a sample, disconnected, and no snapshot at all.
+      for (const seen of [0, 3 * interval - 1, 3 * interval, 3 * interval + 1, 120, 899, 900, 901, null]) {
+        fleet.push([`V${String(i++).padStart(3, '0')}`, interval, i % 2 ? 'bev' : 'ice', { connected: true, seen, state: i % 3 ? 'working' : 'idle' }]);
+      }
+      fleet.push([`V${String(i++).padStart(3, '0')}`, interval, 'bev', { connected: false, seen: 1 }]);
+      fleet.push([`V${String(i++).padStart(3, '0')}`, interval, 'ice', undefined]);
+    }
+    for (const [id, reportIntervalS, powertrain, snap] of fleet) {
+      await vehicles.create({ id, tenantId: 'mix', type: 'road_sweeper', bodyType: 'sweeper', powertrain, reportIntervalS, secretDigest: Buffer.alloc(32) });
+      if (snap) {
+        await database.db
+          .insertInto('vehicle_state')
+          .values({ vehicle_id: id, tenant_id: 'mix', connected: snap.connected, last_received_at: snap.seen === null ? null : ago(snap.seen), state: snap.state ?? null })
+          .execute();
+      }
+    }
+    // Another tenant's vehicles never count.
+    await vehicles.create({ id: 'OTHER-1', tenantId: 'other', type: 'road_sweeper', bodyType: 'sweeper', powertrain: 'bev', secretDigest: Buffer.alloc(32) });
+    await database.db.insertInto('vehicle_state').values({ vehicle_id: 'OTHER-1', tenant_id: 'other', connected: true, last_received_at: ago(1) }).execute();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  const byRule = async (filter: FleetFilter): Promise<Record<ConnectivityValue, number>> => {
+    const { connectivity: _ignored, ...rest } = filter;
+    const out = { online: 0, stale: 0, offline: 0 };
+    for (const v of await repo.listAll('mix', rest, clock)) out[v.connectivity] += 1;
+    return out;
+  };
+
+  it('counts what the per-row rule says, with and without filters, whatever the page holds', async () => {
+    const filters: FleetFilter[] = [{}, { state: 'working' }, { state: 'none-such' }, { powertrain: 'bev' }, { powertrain: 'ice', state: 'idle' }, { connectivity: 'online' }, { connectivity: 'stale', state: 'working' }];
+    for (const filter of filters) {
+      const expected = await byRule(filter);
+      for (const page of [{ limit: 5 }, { limit: 1000 }, { limit: 5, afterId: 'V999' }]) {
+        const { counts, rows } = await repo.status('mix', filter, clock, page);
+        expect(counts, JSON.stringify({ filter, page })).toEqual(expected);
+        if (page.afterId) expect(rows).toEqual([]);
+      }
+    }
+    // The boundary rows land where SPEC §5 puts them: per interval online at 0, 3i − 1 and 3i s (and at 120 s for
+    // the 60 s interval), offline past 900 s, disconnected or without a snapshot; stale otherwise.
+    expect(await byRule({})).toEqual({ online: 10, stale: 14, offline: 9 });
+  });
+
+  it('pages in id order with the same connectivity as the full row', async () => {
+    const { rows } = await repo.status('mix', {}, clock, { limit: 1000 });
+    const full = await repo.listAll('mix', {}, clock);
+    expect(rows.map((r) => [r.id, r.connectivity])).toEqual(full.map((r) => [r.id, r.connectivity]));
+    const online = await repo.status('mix', { connectivity: 'online' }, clock, { limit: 3 });
+    expect(online.rows.map((r) => r.connectivity)).toEqual(['online', 'online', 'online', 'online']);
+  });
+});
