@@ -4,6 +4,7 @@ import { type DynamicModule, Module, type Type as ClassType } from '@nestjs/comm
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import type { Kysely } from 'kysely';
 import { AlarmsController, AlarmsService } from './alarms/alarms.controller.js';
+import { ApiKeyCache } from './auth/api-key-cache.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { ValidationInterceptor } from './common/validation.interceptor.js';
 import {
@@ -25,7 +26,7 @@ import { HealthController } from './health/health.controller.js';
 import { HealthService, READINESS_PROBES, type ReadinessProbes } from './health/health.service.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { QueryMetrics } from './metrics/metrics.js';
-import { QUERY_OPTIONS, type QueryOptionsInput, resolveQueryOptions } from './query.options.js';
+import { QUERY_OPTIONS, type QueryOptions, type QueryOptionsInput, resolveQueryOptions } from './query.options.js';
 import { VehicleHistoryService } from './vehicles/vehicle-history.service.js';
 import { VehiclesController } from './vehicles/vehicles.controller.js';
 import { CREDENTIALS_ROTATED, type CredentialsRotated } from './vehicles/vehicles.service.js';
@@ -68,6 +69,7 @@ export class QueryModule {
         { provide: CREDENTIALS_ROTATED, useValue: input.credentialsRotated ?? (() => undefined) },
         { provide: QueryMetrics, useValue: input.metrics ?? new QueryMetrics() },
         ...REPOSITORIES.map((R) => ({ provide: R, useFactory: (db: Kysely<DB>) => new R(db), inject: [DATABASE] })),
+        { provide: ApiKeyCache, useFactory: (keys: ApiKeyRepository, options: QueryOptions) => new ApiKeyCache(keys, options), inject: [ApiKeyRepository, QUERY_OPTIONS] },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_INTERCEPTOR, useClass: ValidationInterceptor },
         HealthService,

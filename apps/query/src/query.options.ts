@@ -81,6 +81,9 @@ export interface QueryOptions {
   conversion: ConversionFactors;
   /** false: GET /metrics needs an API key too. */
   metricsPublic: boolean;
+  /** How long a found API key is trusted without reading api_keys again, i.e. how late a revocation may take
+   *  effect in a running process (seconds; 0: look every key up on every request). */
+  apiKeyCacheS: number;
 }
 
 export const DEFAULT_HEALTH_THRESHOLDS: Readonly<HealthThresholds> = Object.freeze({
@@ -125,6 +128,7 @@ export const DEFAULT_QUERY_OPTIONS: Readonly<QueryOptions> = Object.freeze({
   health: DEFAULT_HEALTH_THRESHOLDS,
   conversion: DEFAULT_CONVERSION_FACTORS,
   metricsPublic: true,
+  apiKeyCacheS: 5,
 });
 
 export type QueryOptionsInput = Partial<Omit<QueryOptions, 'health' | 'conversion' | 'maxRangeS' | 'page' | 'telemetryPage' | 'mqtt'>> & {

@@ -1,6 +1,10 @@
 // Access matrix of the query API (SPEC §4.6, §5): no key 401, unknown or revoked key 401, operator provisioning
 // 403, another tenant's vehicle 404 on every vehicle endpoint, and no list ever shows another tenant's rows.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createLogger } from '@fleet/config';
+import { ApiKeyRepository } from '../../../libs/db/src/index.js';
+import { digestOf, generateApiKey, keyPrefix } from '../../../apps/query/src/auth/api-key.js';
+import { createQueryApp } from '../../../apps/query/src/query.app.js';
 import { describeEachBackend } from '../../setup/database.js';
 import { type QueryHarness, seedState, seedVehicle, startQueryHarness } from './harness.js';
 
@@ -123,5 +127,23 @@ describeEachBackend('query API access', (backend) => {
     const r = await h.request('GET', '/api/v1/nope', h.keys.acme.operator);
     expect(r.status).toBe(404);
     expect(r.body.error.code).toBe('not_found');
+  });
+
+  it('stops accepting a key revoked while the API runs once apiKeyCacheS has passed (found keys are cached that long)', async () => {
+    const app = await createQueryApp({ db: h.database.db, logger: createLogger('query-test', 'silent'), options: { apiKeyCacheS: 0.3 } });
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    try {
+      const repo = new ApiKeyRepository(h.database.db);
+      const key = generateApiKey();
+      const record = await repo.create({ tenantId: 'acme', role: 'operator', digest: digestOf(key), prefix: keyPrefix(key), name: 'revoked while running' });
+      const status = async () => (await app.inject({ method: 'GET', url: '/api/v1/fleet/status', headers: { authorization: `Bearer ${key}` } })).statusCode;
+      expect(await status()).toBe(200);
+      expect(await repo.revoke(record.id, 'acme')).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      expect(await status()).toBe(401);
+    } finally {
+      await app.close();
+    }
   });
 });
