@@ -81,6 +81,13 @@ export interface FleetStatusRow {
   activeDtcCount: number;
 }
 
+/** What connectivityCounts selects. */
+interface ConnectivityTotals {
+  total: number;
+  reachable: number;
+  online: number;
+}
+
 export interface ActiveAlarmRow {
   vehicleId: string;
   code: string;
@@ -169,12 +176,12 @@ export class FleetQueryRepository {
     q = q.orderBy('v.id').limit(page.limit + 1);
     type PageRow = InferResult<typeof q>[number];
     // The counts row LEFT JOIN the page: an empty page still brings its counts (one row of nulls on the page side).
-    const { rows } = await sql<{ [K in keyof PageRow]: PageRow[K] | null } & { n_online: number; n_stale: number; n_offline: number }>`
-      SELECT c.online AS n_online, c.stale AS n_stale, c.offline AS n_offline, p.*
+    const { rows } = await sql<{ [K in keyof PageRow]: PageRow[K] | null } & { n_total: number; n_reachable: number; n_online: number }>`
+      SELECT c.total AS n_total, c.reachable AS n_reachable, c.online AS n_online, p.*
       FROM (${this.connectivityCounts(tenantId, filter, clock)}) c LEFT JOIN LATERAL (${q}) p ON true
       ORDER BY p.id`.execute(this.db);
-    const first = rows[0];
-    const counts = { online: first?.n_online ?? 0, stale: first?.n_stale ?? 0, offline: first?.n_offline ?? 0 };
+    const { n_total: total = 0, n_reachable: reachable = 0, n_online: online = 0 } = rows[0] ?? {};
+    const counts = { online, stale: reachable - online, offline: total - reachable };
     const page_ = rows.filter((r): r is typeof r & PageRow => r.id !== null);
     return {
       counts,
@@ -211,13 +218,16 @@ export class FleetQueryRepository {
     return row ? toFleetVehicleRow(row) : undefined;
   }
 
-  /** One row (online, stale, offline): the vehicles per connectivity over the filter, its connectivity criterion ignored. */
-  private connectivityCounts(tenantId: string, filter: FleetFilter, clock: ConnectivityClock): RawBuilder<Record<ConnectivityValue, number>> {
+  /**
+   * One row over the filter, its connectivity criterion ignored: total vehicles, reachable ones (online or stale) and
+   * online ones; stale = reachable − online, offline = total − reachable.
+   */
+  private connectivityCounts(tenantId: string, filter: FleetFilter, clock: ConnectivityClock): RawBuilder<ConnectivityTotals> {
     const { connectivity: _ignored, ...rest } = filter;
     if (rest.type === undefined && rest.bodyType === undefined && rest.powertrain === undefined) return this.countsWithoutJoin(tenantId, rest.state, clock);
     const byConnectivity = this.base(tenantId, rest).select(this.connectivity(clock).as('c'));
-    return sql`SELECT (count(*) FILTER (WHERE x.c = 'online'))::int AS online, (count(*) FILTER (WHERE x.c = 'stale'))::int AS stale,
-      (count(*) FILTER (WHERE x.c = 'offline'))::int AS offline FROM (${byConnectivity}) x`;
+    return sql`SELECT count(*)::int AS total, (count(*) FILTER (WHERE x.c <> 'offline'))::int AS reachable,
+      (count(*) FILTER (WHERE x.c = 'online'))::int AS online FROM (${byConnectivity}) x`;
   }
 
   /**
@@ -233,7 +243,7 @@ export class FleetQueryRepository {
    * Vehicles without a state row are offline: total − rows with state (vehicle_state's foreign key on
    * (vehicle_id, tenant_id) makes its tenant_id that of the vehicle). The thresholds are computed once, in r.
    */
-  private countsWithoutJoin(tenantId: string, state: string | undefined, clock: ConnectivityClock): RawBuilder<Record<ConnectivityValue, number>> {
+  private countsWithoutJoin(tenantId: string, state: string | undefined, clock: ConnectivityClock): RawBuilder<ConnectivityTotals> {
     const now = clock.now.toISOString();
     const byState = (alias: string) => (state === undefined ? sql`` : sql`AND ${sql.ref(`${alias}.state`)} = ${state}`);
     // With a state filter only vehicles with a snapshot match (the join's s.state = … drops the others).
@@ -245,22 +255,20 @@ export class FleetQueryRepository {
                ${now}::timestamptz - make_interval(secs => 3 * min(report_interval_s)) AS surely_online_since,
                ${now}::timestamptz - make_interval(secs => 3 * max(report_interval_s)) AS maybe_online_since
         FROM vehicles WHERE tenant_id = ${tenantId}
-      ), t AS (
-        SELECT ${total} AS total, c.reachable,
-          c.online + (SELECT count(*)::int FROM vehicle_state m JOIN vehicles v ON v.id = m.vehicle_id AND v.tenant_id = m.tenant_id
-            WHERE c.ambiguous > 0 AND m.tenant_id = ${tenantId} ${byState('m')} AND m.connected AND m.last_received_at >= r.offline_before
-              AND m.last_received_at < r.surely_online_since AND m.last_received_at >= r.maybe_online_since
-              AND m.last_received_at >= ${now}::timestamptz - make_interval(secs => 3 * v.report_interval_s)) AS online
-        FROM r CROSS JOIN LATERAL (
-          SELECT count(*)::int AS with_state,
-            (count(*) FILTER (WHERE s.connected AND (s.last_received_at IS NULL OR s.last_received_at >= r.offline_before)))::int AS reachable,
-            (count(*) FILTER (WHERE s.connected AND s.last_received_at >= r.offline_before AND s.last_received_at >= r.surely_online_since))::int AS online,
-            (count(*) FILTER (WHERE s.connected AND s.last_received_at >= r.offline_before AND s.last_received_at < r.surely_online_since
-              AND s.last_received_at >= r.maybe_online_since))::int AS ambiguous
-          FROM vehicle_state s WHERE s.tenant_id = ${tenantId} ${byState('s')}
-        ) c
       )
-      SELECT t.online, t.reachable - t.online AS stale, t.total - t.reachable AS offline FROM t`;
+      SELECT ${total} AS total, c.reachable,
+        c.online + (SELECT count(*)::int FROM vehicle_state m JOIN vehicles v ON v.id = m.vehicle_id AND v.tenant_id = m.tenant_id
+          WHERE c.ambiguous > 0 AND m.tenant_id = ${tenantId} ${byState('m')} AND m.connected AND m.last_received_at >= r.offline_before
+            AND m.last_received_at < r.surely_online_since AND m.last_received_at >= r.maybe_online_since
+            AND m.last_received_at >= ${now}::timestamptz - make_interval(secs => 3 * v.report_interval_s)) AS online
+      FROM r CROSS JOIN LATERAL (
+        SELECT count(*)::int AS with_state,
+          (count(*) FILTER (WHERE s.connected AND (s.last_received_at IS NULL OR s.last_received_at >= r.offline_before)))::int AS reachable,
+          (count(*) FILTER (WHERE s.connected AND s.last_received_at >= r.offline_before AND s.last_received_at >= r.surely_online_since))::int AS online,
+          (count(*) FILTER (WHERE s.connected AND s.last_received_at >= r.offline_before AND s.last_received_at < r.surely_online_since
+            AND s.last_received_at >= r.maybe_online_since))::int AS ambiguous
+        FROM vehicle_state s WHERE s.tenant_id = ${tenantId} ${byState('s')}
+      ) c`;
   }
 
   /**
