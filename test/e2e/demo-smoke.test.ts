@@ -4,7 +4,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startProcess } from '../support/process.js';
+import { startCompiled } from '../support/process.js';
 
 interface FleetStatus {
   counts: { total: number; connectivity: { online: number; stale: number; offline: number } };
@@ -22,7 +22,7 @@ describe('npm start with a simulated fleet (smoke)', () => {
   it('shows the fleet online with body energy, then stops cleanly', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'specfleet-smoke-'));
     await chmod(dataDir, 0o755);
-    const run = startProcess('apps/specfleet/src/main.ts', {
+    const run = startCompiled('apps/specfleet/src/main.ts', {
       SPECFLEET_DATA_DIR: dataDir,
       DATABASE_URL: '',
       HTTP_PORT: '0',

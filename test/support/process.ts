@@ -1,5 +1,6 @@
-// Runs a specfleet process the way a user does (node + the SWC loader), and reads its output.
-import { type ChildProcess, spawn } from 'node:child_process';
+// Runs a specfleet process the way a user does (node + the SWC loader, or the compiled output `npm start` runs), and
+// reads its output.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -14,7 +15,17 @@ export interface RunningProcess {
 }
 
 export function startProcess(entry: string, env: Record<string, string>, args: readonly string[] = []): RunningProcess {
-  const child = spawn(process.execPath, ['--import', './scripts/register.mjs', entry, ...args], {
+  return run(['--import', './scripts/register.mjs', entry, ...args], env);
+}
+
+/** What `npm start` does: compile to dist/ (scripts/build.mjs), then run the compiled entry without the loader. */
+export function startCompiled(entry: string, env: Record<string, string>, args: readonly string[] = []): RunningProcess {
+  execFileSync(process.execPath, ['scripts/build.mjs', '--quiet'], { cwd: ROOT, stdio: 'inherit' });
+  return run([`dist/${entry.replace(/\.ts$/, '.js')}`, ...args], env);
+}
+
+function run(nodeArgs: readonly string[], env: Record<string, string>): RunningProcess {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

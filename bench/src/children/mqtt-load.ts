@@ -210,11 +210,11 @@ async function runRate(job: Extract<LoadJob, { kind: 'rate' }>): Promise<void> {
       const seq = ++c.seq;
       const measured = intended >= measureFrom;
       if (measured && probeIds.has(c.v.id)) probeSent[c.v.id]![seq] = intended;
-      published++;
-      c.client.publish(c.topic, c.json(seq, Date.now()), () => {
+      const sent = c.client.publish(c.topic, c.json(seq, Date.now()), () => {
         ackCount++;
         if (measured) ackMs.push(nowMs() - intended);
       });
+      if (sent) published++;
     }
     await sleep(2);
     if (ackCount === 0 && nowMs() - startedAt > 15_000) throw new Error('no PUBACK within 15 s of publishing: the broker is not committing (see its log)');
@@ -256,11 +256,11 @@ async function runConnections(job: Extract<LoadJob, { kind: 'connections' }>): P
       if (nowMs() >= stopAt) return;
       const seq = ++c.seq;
       const t0 = nowMs();
-      published++;
-      c.client.publish(c.topic, c.json(seq, Date.now()), () => {
+      const sent = c.client.publish(c.topic, c.json(seq, Date.now()), () => {
         ackCount++;
         ackMs.push(nowMs() - t0);
       });
+      if (sent) published++; // a disconnected vehicle publishes nothing more (its disconnect is counted)
     };
     const phase = (i / conns.length) * job.intervalMs;
     let interval: NodeJS.Timeout | undefined;

@@ -258,7 +258,7 @@ export const connectionsScenario: Scenario = {
           : []),
         'RSS = VmRSS of the broker process at the end of the hold (or the highest 1 s sample, if higher); CPU = utime+stime over the hold; both from /proc, same method for both brokers',
         'specfleet = the embedded process (startStack: broker + ingestion + query API) authenticating each vehicle and committing every sample before its PUBACK; PostgreSQL CPU/RSS not included. mosquitto 2: anonymous, no subscriber, no storage',
-        `generators: ${Math.ceil(clients / PER_GENERATOR)} process(es) of up to ${fmtInt(PER_GENERATOR)} MQTT.js clients, 100 CONNECTs in flight each; machine CPU while held: specfleet ${spec.machinePct.toFixed(0)} %${mosq ? `, mosquitto ${mosq.machinePct.toFixed(0)} %` : ''}`,
+        `generators: ${Math.ceil(clients / PER_GENERATOR)} process(es) of up to ${fmtInt(PER_GENERATOR)} MQTT clients (bench/src/lib/lean-mqtt.ts), 100 CONNECTs in flight each; machine CPU while held: specfleet ${spec.machinePct.toFixed(0)} %${mosq ? `, mosquitto ${mosq.machinePct.toFixed(0)} %` : ''}`,
         `disconnects during the hold: specfleet ${spec.disconnects}${mosq ? `, mosquitto ${mosq.disconnects}` : ''}; failed connects: specfleet ${spec.failed}${mosq ? `, mosquitto ${mosq.failed}` : ''}`,
       ],
     };

@@ -1,4 +1,4 @@
-// ingest: sustained QoS 1 messages/s through specfleet's embedded broker (commit before PUBACK) from 200+ MQTT.js
+// ingest: sustained QoS 1 messages/s through specfleet's embedded broker (commit before PUBACK) from 200+ MQTT
 // vehicles, then the count of acknowledged-but-missing and duplicated rows; side by side with a naive pipeline (ack on
 // receipt, one INSERT per message) and the raw COPY ceiling (TelemetryRepository.copyBatch of the same rows, no MQTT).
 import { TelemetryRepository } from '@fleet/db';
