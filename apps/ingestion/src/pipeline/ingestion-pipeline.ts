@@ -34,6 +34,7 @@ import {
   ENERGY_COLUMNS,
   hourStart,
   STEP_LIMITS,
+  type CounterSample,
   type HourlyIncrease,
 } from '../energy/energy-increase.js';
 import { Batcher, type BatcherOptions } from './batcher.js';
@@ -455,7 +456,15 @@ export class IngestionPipeline implements IngestSink {
       // Sorted rows: none is older than the stored newest sample iff the first one is not. One equal to it (a
       // redelivery of that very sample) is already counted and adds nothing.
       if (state !== undefined && last !== undefined && !isNewer(last, keyOf(rows[0]!))) {
-        this.addIncrements(increments, vehicleId, state, last, rows.filter((r) => isNewer(keyOf(r), last)));
+        const start = { tsMs: last.tsMs, seq: last.seq, counters: countersOf(state.lastCounters) };
+        this.addIncrements(increments, vehicleId, start, rows.filter((r) => isNewer(keyOf(r), last)));
+      } else if (state !== undefined && last === undefined) {
+        // The vehicle's first samples: last_ts is set under this row lock by every commit that stores a sample of it,
+        // so none is stored and the chain starts at rows[0]. Recomputing their hours from raw rows instead cost
+        // seconds of database time per batch when a large fleet came online at once (10,000 vehicles: every
+        // vehicle's first batch took that path). Rows stored while the vehicle had no registry entry (distributed
+        // mode) are not chained to: a vehicle registered since starts its energy record at registration.
+        this.addIncrements(increments, vehicleId, undefined, rows);
       } else {
         // Late or backfilled samples (or no stored predecessor to chain from): recompute the hours they touch.
         recompute.push(...lastKeyPerHour(rows));
@@ -521,11 +530,11 @@ export class IngestionPipeline implements IngestSink {
     };
   }
 
-  /** In-order path: the increase of each new sample over its predecessor, starting from the stored newest sample. */
-  private addIncrements(into: Map<string, EnergyIncrement>, vehicleId: string, state: LockedVehicleState, last: SampleKey, newer: readonly TelemetryInsert[]): void {
+  /** In-order path: the increase of each new sample over its predecessor, starting from the stored newest sample (if any). */
+  private addIncrements(into: Map<string, EnergyIncrement>, vehicleId: string, start: CounterSample | undefined, newer: readonly TelemetryInsert[]): void {
     if (newer.length === 0) return;
     const perHour = new Map<number, HourlyIncrease>();
-    accumulateChain({ tsMs: last.tsMs, seq: last.seq, counters: countersOf(state.lastCounters) }, newer.map(counterSampleOf), perHour);
+    accumulateChain(start, newer.map(counterSampleOf), perHour);
     for (const row of newer) {
       const hour = hourStart(row.ts.getTime());
       const key = `${vehicleId}\u0000${hour}`;
