@@ -11,6 +11,7 @@ export * from './tables/service-account.table.js';
 export * from './tables/telemetry.table.js';
 export * from './tables/event.table.js';
 export * from './tables/vehicle-state.table.js';
+export * from './tables/energy-daily.table.js';
 export * from './tables/energy-hourly.table.js';
 export * from './tables/dead-letter.table.js';
 export * from './tables/specfleet-meta.table.js';

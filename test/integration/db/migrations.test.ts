@@ -11,6 +11,7 @@ const ALL_MIGRATIONS = Object.keys(MIGRATIONS);
 const SPECFLEET_TABLES = [
   'api_keys',
   'dead_letters',
+  'energy_daily',
   'energy_hourly',
   'events',
   'service_accounts',

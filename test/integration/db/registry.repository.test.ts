@@ -193,6 +193,10 @@ const cols = <T extends keyof DB>(...names: Array<keyof DB[T] & string>) =>
 const EXPECTED_COLUMNS: Exact<Columns> = {
   api_keys: cols<'api_keys'>('id', 'tenant_id', 'role', 'digest', 'prefix', 'name', 'created_at', 'revoked_at'),
   dead_letters: cols<'dead_letters'>('id', 'received_at', 'topic', 'vehicle_id', 'reason', 'detail', 'raw', 'raw_size'),
+  energy_daily: cols<'energy_daily'>(
+    'vehicle_id', 'day', 'distance_km', 'traction_kwh', 'body_kwh', 'regen_kwh', 'charged_kwh', 'h2_kg', 'fuel_l',
+    'engine_hours', 'body_hours', 'samples', 'hours',
+  ),
   energy_hourly: cols<'energy_hourly'>(
     'vehicle_id', 'hour', 'distance_km', 'traction_kwh', 'body_kwh', 'regen_kwh', 'charged_kwh', 'h2_kg', 'fuel_l',
     'engine_hours', 'body_hours', 'samples', 'updated_at',

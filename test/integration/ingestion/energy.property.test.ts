@@ -1,6 +1,6 @@
 // Property: for random counter series with gaps, duplicates, reordering, counter resets, reboot glitches and missing
 // counters, fed in random batches, energy_hourly equals the reference increase computed from the raw rows stored in
-// telemetry (apps/ingestion/src/energy/energy-increase.ts), on both backends. Registered and unregistered vehicles,
+// telemetry (apps/ingestion/src/energy/energy-increase.ts), and energy_daily its sum per UTC day, on both backends. Registered and unregistered vehicles,
 // concurrent flushes, two pipelines: it found two races (an uncommitted vehicle_state row invisible to a concurrent
 // batch; unregistered vehicles without a row to lock) before they were fixed.
 import fc from 'fast-check';
@@ -12,6 +12,7 @@ import { createTestDatabase, describeEachBackend, type TestDatabase } from '../.
 import { message, provisionVehicles, sample, testPipeline, within } from './helpers.js';
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 
 type Step = { dtMs: number; inc: number; kind: 'normal' | 'reset' | 'glitch'; missing: boolean };
 
@@ -34,7 +35,7 @@ const runArb = fc.record({
   start: fc.double({ min: 1_000, max: 20_000, noNaN: true }),
 });
 
-describeEachBackend('energy_hourly equals the reference increase from raw rows', (backend) => {
+describeEachBackend('energy_hourly and energy_daily equal the reference increase from raw rows', (backend) => {
   let test: TestDatabase;
   // Two pipelines on the same database, as two workers of a $share group: concurrent batches of one vehicle come
   // from different processes' caches as well as from one pipeline's concurrent flushes.
@@ -56,7 +57,8 @@ describeEachBackend('energy_hourly equals the reference increase from raw rows',
         const vehicleId = `P-${++run}`;
         if (registered) await provisionVehicles(test.db, [vehicleId]);
         // Build the series: traction and odometer grow; resets go back near zero; a glitch reads 0 once.
-        let t = Date.now() - 30 * HOUR;
+        // 18:00 UTC, 30–54 h ago: most series cross a UTC midnight, so energy_daily rows span several days.
+        let t = Math.floor(Date.now() / DAY) * DAY - 30 * HOUR;
         let traction = start;
         let odometer = 20_000;
         const payloads: Record<string, unknown>[] = [];
@@ -113,6 +115,23 @@ describeEachBackend('energy_hourly equals the reference increase from raw rows',
           expect(e!.samples).toBe(samplesPerHour.get(h) ?? 0);
           const ref = reference.get(h);
           for (const c of ENERGY_COLUMNS) expect(e![c], `${c} at ${new Date(h).toISOString()}`).toBeCloseTo(ref?.[c] ?? 0, 6);
+        }
+        // energy_daily (moved by triggers on energy_hourly through every increment and recomputation): per UTC day,
+        // the reference summed over the day's hours, one row per day that has hourly rows, and no other.
+        const days = new Map<number, { hours: number; samples: number; sums: Record<string, number> }>();
+        for (const h of hours) {
+          const day = days.get(Math.floor(h / DAY) * DAY) ?? { hours: 0, samples: 0, sums: Object.fromEntries(ENERGY_COLUMNS.map((c) => [c, 0])) };
+          day.hours += 1;
+          day.samples += samplesPerHour.get(h) ?? 0;
+          for (const c of ENERGY_COLUMNS) day.sums[c]! += reference.get(h)?.[c] ?? 0;
+          days.set(Math.floor(h / DAY) * DAY, day);
+        }
+        const daily = await test.db.selectFrom('energy_daily').selectAll().where('vehicle_id', '=', vehicleId).execute();
+        expect(daily.map((d) => d.day.getTime()).sort()).toEqual([...days.keys()].sort());
+        for (const d of daily) {
+          const ref = days.get(d.day.getTime())!;
+          expect({ hours: d.hours, samples: d.samples }, `energy_daily row for ${d.day.toISOString()}`).toEqual({ hours: ref.hours, samples: ref.samples });
+          for (const c of ENERGY_COLUMNS) expect(d[c], `daily ${c} on ${d.day.toISOString()}`).toBeCloseTo(ref.sums[c]!, 6);
         }
       }),
       { numRuns: 25, interruptAfterTimeLimit: 90_000 },

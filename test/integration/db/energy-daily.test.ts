@@ -1,0 +1,68 @@
+// energy_daily follows energy_hourly whatever writes it: inserts, ingestion's upserts (increments and recomputations),
+// plain updates (a key moved to another day included), deletes and TRUNCATE leave every day equal to the sum of its
+// hourly rows, with a row (hours > 0) exactly for the days that have hourly rows.
+import { sql } from 'kysely';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { EnergyHourlyRepository, type EnergyIncrement } from '../../../libs/db/src/index.js';
+import { createTestDatabase, describeEachBackend, type TestDatabase } from '../../setup/database.js';
+
+const H = (iso: string) => new Date(`2026-11-${iso}:00:00Z`);
+const SUMS = ['distance_km', 'traction_kwh', 'body_kwh', 'regen_kwh', 'charged_kwh', 'h2_kg', 'fuel_l', 'engine_hours', 'body_hours', 'samples'] as const;
+
+function increment(vehicleId: string, hour: Date, n: number): EnergyIncrement {
+  return { vehicleId, hour, samples: n, distance_km: n * 1.5, traction_kwh: n * 2.25, body_kwh: n, regen_kwh: 0.1 * n, charged_kwh: 0, h2_kg: 0, fuel_l: n / 3, engine_hours: 0.01 * n, body_hours: 0.02 * n };
+}
+
+describeEachBackend('energy_daily', (backend) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase(backend);
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  /** energy_daily next to the same sums computed from energy_hourly now. */
+  async function compare(): Promise<void> {
+    const cols = SUMS.map((c) => `${c}::float8 AS ${c}`).join(', ');
+    const { rows: daily } = await sql<Record<string, unknown>>`
+      SELECT vehicle_id, day, hours, ${sql.raw(cols)} FROM energy_daily WHERE hours > 0 ORDER BY 1, 2`.execute(database.db);
+    const { rows: expected } = await sql<Record<string, unknown>>`
+      SELECT vehicle_id, date_trunc('day', hour, 'UTC') AS day, count(*)::int AS hours, ${sql.raw(SUMS.map((c) => `sum(${c})::float8 AS ${c}`).join(', '))}
+      FROM energy_hourly GROUP BY 1, 2 ORDER BY 1, 2`.execute(database.db);
+    expect(daily.map((d) => [d.vehicle_id, (d.day as Date).toISOString(), d.hours])).toEqual(
+      expected.map((d) => [d.vehicle_id, (d.day as Date).toISOString(), d.hours]),
+    );
+    daily.forEach((d, i) => {
+      for (const c of SUMS) expect(d[c], `${d.vehicle_id} ${(d.day as Date).toISOString()} ${c}`).toBeCloseTo(expected[i]![c] as number, 9);
+    });
+  }
+
+  it('sums the hours of each UTC day through every kind of write', async () => {
+    const repo = new EnergyHourlyRepository(database.db);
+    // New hours on two days, then more increments to some of them (INSERT … ON CONFLICT DO UPDATE).
+    await repo.addIncrements([increment('D-1', H('20T22'), 3), increment('D-1', H('20T23'), 4), increment('D-1', H('21T00'), 5), increment('D-2', H('21T00'), 2)]);
+    await compare();
+    await repo.addIncrements([increment('D-1', H('20T23'), 1), increment('D-1', H('21T01'), 6), increment('D-2', H('21T00'), 7)]);
+    await compare();
+    // A recomputation overwrites hours (new − old reaches the day): no telemetry, so the hours become empty rows.
+    await repo.recomputeAround([{ vehicleId: 'D-1', ts: new Date('2026-11-20T23:10:00Z'), seq: 1 }], { maxPerHour: Array(9).fill(1e9), slack: Array(9).fill(0) });
+    await compare();
+    const [emptied] = (await database.db.selectFrom('energy_daily').selectAll().where('vehicle_id', '=', 'D-1').where('day', '=', H('20T00')).execute());
+    expect(emptied).toMatchObject({ hours: 2, samples: 3 }); // 22:00 untouched, 23:00 recomputed to nothing
+    // Plain UPDATE, one that moves an hour to another day, and DELETE.
+    await sql`UPDATE energy_hourly SET traction_kwh = traction_kwh * 2 WHERE vehicle_id = 'D-1'`.execute(database.db);
+    await compare();
+    await sql`UPDATE energy_hourly SET hour = ${H('19T05')} WHERE vehicle_id = 'D-2'`.execute(database.db);
+    await compare(); // the 21st keeps an empty row (hours = 0), which the report skips
+    expect(await database.db.selectFrom('energy_daily').select(['day', 'hours', 'traction_kwh']).where('vehicle_id', '=', 'D-2').orderBy('day').execute()).toEqual([
+      { day: H('19T00'), hours: 1, traction_kwh: 9 * 2.25 },
+      { day: H('21T00'), hours: 0, traction_kwh: 0 },
+    ]);
+    await sql`DELETE FROM energy_hourly WHERE vehicle_id = 'D-1' AND hour >= ${H('21T00')}`.execute(database.db);
+    await compare(); // D-1's 21st has no hours left: no row
+    expect(await database.db.selectFrom('energy_daily').select('day').where('vehicle_id', '=', 'D-1').execute()).toHaveLength(1);
+    await sql`TRUNCATE energy_hourly`.execute(database.db);
+    await compare();
+  });
+});
