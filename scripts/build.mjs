@@ -21,7 +21,13 @@ const tsconfig = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')).c
 const aliases = new Map(Object.entries(tsconfig.paths).map(([alias, [target]]) => [alias, target.replace(/^\.\//, '')]));
 
 function* sources(dir) {
-  for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+  let entries;
+  try {
+    entries = readdirSync(join(root, dir), { withFileTypes: true });
+  } catch {
+    return; // e.g. bench/ is not copied into the Docker image
+  }
+  for (const entry of entries) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
       if (entry.name !== 'node_modules' && entry.name !== 'results') yield* sources(path);
