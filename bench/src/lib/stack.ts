@@ -28,7 +28,7 @@ export function benchConfig(databaseUrl: string, overrides: ConfigOverrides = {}
 export async function startBenchStack(databaseUrl: string, overrides: ConfigOverrides = {}): Promise<Stack> {
   const config = benchConfig(databaseUrl, overrides);
   const stack = await startStack({ config, databaseUrl, logger: createLogger('specfleet-bench', config.LOG_LEVEL) });
-  if (process.argv.includes('--trace-sql')) traceSql(stack);
+  if (process.argv.includes('--trace-sql') || process.env['SPECFLEET_BENCH_STACK_STATS']) traceSql(stack);
   // stop() waits for the pipeline to write what it admitted, for as long as the database refuses (by design); a
   // benchmark must end anyway, so it gives up after a minute and says so.
   const stop = stack.stop;
