@@ -182,10 +182,10 @@ export class FleetQueryRepository {
       ORDER BY p.id`.execute(this.db);
     const { n_total: total = 0, n_reachable: reachable = 0, n_online: online = 0 } = rows[0] ?? {};
     const counts = { online, stale: reachable - online, offline: total - reachable };
-    const page_ = rows.filter((r): r is typeof r & PageRow => r.id !== null);
+    const pageRows = rows.filter((r): r is typeof r & PageRow => r.id !== null);
     return {
       counts,
-      rows: page_.map((r) => ({
+      rows: pageRows.map((r) => ({
         id: r.id,
         type: r.type,
         bodyType: r.body_type,
