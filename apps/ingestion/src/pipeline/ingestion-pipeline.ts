@@ -66,11 +66,17 @@ export interface IngestionPipelineOptions {
   maxBatchSize?: number;
   /** Longest wait before a partial batch is flushed. Default 20 ms. */
   maxDelayMs?: number;
-  /** Samples queued or being written before ingest() waits. Default 50,000. */
+  /** Samples queued or being written before ingest() waits (shared evenly by the partitions). Default 50,000. */
   maxPending?: number;
   /** Samples that may wait for room before ingest() refuses (IngestOverloadedError). Default = maxPending. */
   maxWaiting?: number;
-  /** Batch transactions at the same time. Default 2. */
+  /**
+   * Vehicle partitions: each vehicle's messages always go to the same one, each has its own batches, so batches of
+   * different partitions never share a vehicle and commit in parallel without waiting for each other's row locks.
+   * Default 2.
+   */
+  partitions?: number;
+  /** Batch transactions at the same time per partition. Default 1. */
   maxConcurrentFlushes?: number;
   /** Retry backoff of a failed batch: first delay and cap. Defaults 50 ms and 5 s. */
   retryInitialMs?: number;
@@ -132,7 +138,8 @@ const sampleKeyString = (vehicleId: string, tsMs: number, seq: number): string =
 export class IngestionPipeline implements IngestSink {
   readonly metrics: IngestionMetrics;
   private readonly logger: Logger;
-  private readonly batcher: Batcher<Decoded>;
+  /** One per vehicle partition (see IngestionPipelineOptions.partitions). */
+  private readonly batchers: Batcher<Decoded>[];
   private readonly decodeLimits: Omit<DecodeContext, 'nowMs'>;
   private readonly now: () => number;
   private readonly telemetryWrite: 'copy' | 'unnest';
@@ -154,13 +161,16 @@ export class IngestionPipeline implements IngestSink {
     this.telemetryWrite = options.telemetryWrite ?? 'copy';
     this.decodeLimits = { ...DEFAULT_DECODE_LIMITS, ...options.decode };
     this.transactions = new IngestTransactionRepository(db);
+    const partitions = Math.max(1, Math.floor(options.partitions ?? 2));
+    const share = (n: number): number => Math.max(1, Math.ceil(n / partitions));
+    const maxPending = options.maxPending ?? 50_000;
     const batcherOptions: BatcherOptions<Decoded> = {
       flush: (items) => this.flush(items),
       ...(options.maxBatchSize !== undefined ? { maxBatchSize: options.maxBatchSize } : {}),
       ...(options.maxDelayMs !== undefined ? { maxDelayMs: options.maxDelayMs } : {}),
-      ...(options.maxPending !== undefined ? { maxPending: options.maxPending } : {}),
-      ...(options.maxWaiting !== undefined ? { maxWaiting: options.maxWaiting } : {}),
-      ...(options.maxConcurrentFlushes !== undefined ? { maxConcurrentFlushes: options.maxConcurrentFlushes } : {}),
+      maxPending: share(maxPending),
+      maxWaiting: share(options.maxWaiting ?? maxPending),
+      maxConcurrentFlushes: options.maxConcurrentFlushes ?? 1,
       ...(options.retryInitialMs !== undefined ? { retryInitialMs: options.retryInitialMs } : {}),
       ...(options.retryMaxMs !== undefined ? { retryMaxMs: options.retryMaxMs } : {}),
       onFlushError: (error, attempt, nextDelayMs) => {
@@ -179,24 +189,29 @@ export class IngestionPipeline implements IngestSink {
         this.metrics.receiveToCommitSeconds.observe(lag);
       },
     };
-    this.batcher = new Batcher(batcherOptions);
+    this.batchers = Array.from({ length: partitions }, () => new Batcher(batcherOptions));
   }
 
   /** Samples queued or being written (for readiness and tests). */
   get pending(): number {
-    return this.batcher.pending;
+    let n = 0;
+    for (const b of this.batchers) n += b.pending;
+    return n;
   }
 
   /** Samples of messages waiting for room in the pipeline, not admitted yet (for tests). */
   get waiting(): number {
-    return this.batcher.waitingSamples;
+    let n = 0;
+    for (const b of this.batchers) n += b.waitingSamples;
+    return n;
   }
 
   ingest(message: IngestMessage): Promise<void> {
     const decoded = this.decode(message);
     if (decoded === undefined) return Promise.resolve();
-    const result = this.batcher.add(decoded, this.weightOf(decoded));
-    this.metrics.pending.set(this.batcher.pending);
+    const batcher = this.batcherOf(decoded);
+    const result = batcher.add(decoded, this.weightOf(decoded));
+    this.metrics.pending.set(this.pending);
     return result.catch((error: unknown) => {
       if ((error as Error).name === 'IngestOverloadedError') this.metrics.overloaded.inc();
       throw error;
@@ -210,17 +225,25 @@ export class IngestionPipeline implements IngestSink {
   submit(message: IngestMessage): { admitted: Promise<void>; committed: Promise<void> } {
     const decoded = this.decode(message);
     if (decoded === undefined) return { admitted: Promise.resolve(), committed: Promise.resolve() };
-    return this.batcher.submit(decoded, this.weightOf(decoded));
+    return this.batcherOf(decoded).submit(decoded, this.weightOf(decoded));
   }
 
   /** Writes everything admitted, then stops. Waits as long as the database is down (nothing may be dropped). */
-  close(): Promise<void> {
-    return this.batcher.close();
+  async close(): Promise<void> {
+    await Promise.all(this.batchers.map((b) => b.close()));
   }
 
   /** Cuts a retry backoff short, e.g. when a health check saw the database come back. */
   retryNow(): void {
-    this.batcher.retryNow();
+    for (const b of this.batchers) b.retryNow();
+  }
+
+  /** The vehicle's partition (FNV-1a of its id); messages without a vehicle (bad topics) go to the first. */
+  private batcherOf(d: Decoded): Batcher<Decoded> {
+    if (this.batchers.length === 1 || d.vehicleId === undefined) return this.batchers[0]!;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < d.vehicleId.length; i++) h = Math.imul(h ^ d.vehicleId.charCodeAt(i), 0x01000193);
+    return this.batchers[(h >>> 0) % this.batchers.length]!;
   }
 
   private weightOf(d: Decoded): number {
@@ -398,7 +421,7 @@ export class IngestionPipeline implements IngestSink {
     this.metrics.duplicates.inc({ kind: 'events' }, outcome.ev.duplicates + (items.reduce((a, i) => a + i.events.length, 0) - events.length));
     for (const d of deadLetters) this.metrics.deadLettered.inc({ reason: d.reason });
     this.metrics.energyRecomputedHours.inc(outcome.recomputed);
-    this.metrics.pending.set(this.batcher.pending);
+    this.metrics.pending.set(this.pending);
   }
 
   /**
