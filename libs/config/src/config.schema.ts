@@ -74,6 +74,7 @@ export const ConfigSchema = Type.Object({
   QUERY_PAGE_SIZE_MAX: optNumber(1, 100_000, 'largest list page'),
   QUERY_TELEMETRY_PAGE_SIZE_MAX: optNumber(1, 1_000_000, 'largest raw telemetry page'),
   QUERY_METRICS_PUBLIC: Type.Optional(Type.Boolean({ description: 'false: GET /metrics needs an API key' })),
+  QUERY_API_KEY_CACHE_S: optNumber(0, 3_600, 'seconds a found API key is remembered (a revocation shows after at most this long); 0 = look up every request'),
   HEALTH_BATTERY_TEMP_WARN_C: optNumber(-60, 250, 'hot pack: warn at or above'),
   HEALTH_BATTERY_TEMP_CRITICAL_C: optNumber(-60, 250, 'hot pack: critical at or above'),
   HEALTH_CELL_IMBALANCE_WARN_V: optNumber(0, 10, 'cell max − min voltage: warn at or above'),
