@@ -15,6 +15,8 @@ export function pipelineOptionsFrom(config: Config) {
     maxBatchSize: config.INGEST_BATCH_MAX,
     maxDelayMs: config.INGEST_BATCH_WAIT_MS,
     maxPending: config.INGEST_MAX_PENDING,
+    partitions: config.INGEST_PARTITIONS,
+    maxConcurrentFlushes: config.INGEST_FLUSHES_PER_PARTITION,
     decode: {
       maxFutureMs: config.TS_MAX_FUTURE_S * 1000,
       maxAgeMs: config.TS_MAX_AGE_DAYS * 86_400_000,

@@ -50,6 +50,8 @@ export const ConfigSchema = Type.Object({
   INGEST_BATCH_MAX: int(1, 100_000, 2_000, 'samples per database batch'),
   INGEST_BATCH_WAIT_MS: int(0, 10_000, 20, 'longest wait before a partial batch is written'),
   INGEST_MAX_PENDING: int(1, 10_000_000, 50_000, 'samples waiting for a commit before publishers are held back'),
+  INGEST_PARTITIONS: int(1, 64, 2, 'vehicle partitions: each batches and commits on its own, in parallel with the others'),
+  INGEST_FLUSHES_PER_PARTITION: int(1, 16, 1, 'batch transactions of one partition at the same time'),
   INGEST_MQTT_URL: Type.String({ pattern: '^(mqtts?|wss?)://', default: 'mqtt://localhost:1883', description: 'broker the distributed ingestion workers subscribe to' }),
   INGEST_MQTT_USERNAME: Type.String({ minLength: 1, default: 'ingest', description: 'service account of the ingestion workers' }),
   INGEST_MQTT_PASSWORD: Type.Optional(Type.String({ minLength: 1, description: 'service account secret' })),
