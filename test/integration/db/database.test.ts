@@ -21,13 +21,13 @@ describeEachBackend('createDatabase', (backend) => {
     await test?.drop();
   });
 
-  it('sets statement_timeout and application_name on every connection', async () => {
+  it('sets statement_timeout, application_name and jit = off on every connection', async () => {
     const errors: Error[] = [];
     const database = createDatabase(test.url, { max: 2, statementTimeoutMs: 250, applicationName: 'sf-db-test', onPoolError: (e) => errors.push(e) });
     try {
-      const { rows } = await sql<{ t: string; a: string }>`
-        SELECT current_setting('statement_timeout') AS t, current_setting('application_name') AS a`.execute(database.db);
-      expect(rows[0]).toEqual({ t: '250ms', a: 'sf-db-test' });
+      const { rows } = await sql<{ t: string; a: string; jit: string }>`
+        SELECT current_setting('statement_timeout') AS t, current_setting('application_name') AS a, current_setting('jit') AS jit`.execute(database.db);
+      expect(rows[0]).toEqual({ t: '250ms', a: 'sf-db-test', jit: 'off' });
       await expect(sql`SELECT pg_sleep(2)`.execute(database.db)).rejects.toMatchObject({ code: '57014' });
     } finally {
       await database.close();
