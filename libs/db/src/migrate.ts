@@ -1,5 +1,6 @@
 // Runs the schema migrations (kysely Migrator over an explicit, statically imported list) — as a library and as a CLI:
 //   node --import ./scripts/register.mjs libs/db/src/migrate.ts [up|down]     (reads DATABASE_URL)
+import { loadConfigOrExit } from '@fleet/config';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Kysely } from 'kysely';
@@ -69,11 +70,13 @@ export async function migrateDown(db: Kysely<any>, log: Log = noop): Promise<{ r
   return { reverted };
 }
 
-// TODO(@fleet/config): read DATABASE_URL through the validated config once libs/config exists; only libs/config
-// may read process.env. This is the single place libs/db touches it, for the CLI only.
-function databaseUrlFromEnv(): string {
-  const url = process.env['DATABASE_URL'];
-  if (!url) throw new Error('DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/specfleet)');
+/** DATABASE_URL through the validated configuration (libs/config is the only reader of process.env). */
+function databaseUrlFromConfig(): string {
+  const url = loadConfigOrExit('migrate').DATABASE_URL;
+  if (!url) {
+    process.stderr.write('migrate: DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/specfleet)\n');
+    process.exit(64);
+  }
   return url;
 }
 
@@ -81,7 +84,7 @@ async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? 'up';
   if (command !== 'up' && command !== 'down') throw new Error(`usage: migrate.ts [up|down] (got "${command}")`);
   // No statement timeout: creating indexes or hypertables on a large existing table may legitimately take long.
-  const database = createDatabase(databaseUrlFromEnv(), { max: 1, statementTimeoutMs: 0, applicationName: 'specfleet-migrate' });
+  const database = createDatabase(databaseUrlFromConfig(), { max: 1, statementTimeoutMs: 0, applicationName: 'specfleet-migrate' });
   const log: Log = (msg) => process.stdout.write(`${msg}\n`);
   try {
     if (command === 'up') await migrateToLatest(database.db, log);
