@@ -15,8 +15,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DATABASE, type DB, poolOf } from '../database.js';
 import type { NewTelemetryRow } from '../tables/telemetry.table.js';
-import { stagingColumnDef } from './bulk.js';
-import { type BulkInsertResult, TELEMETRY_COLUMNS, telemetryCopyBinary } from './telemetry.repository.js';
+import { type BulkInsertResult, TELEMETRY_COPY_DIRECT, telemetryCopyBinary, telemetryStageSql } from './telemetry.repository.js';
 
 export interface IngestTransaction {
   /** Kysely bound to the transaction's connection: construct repositories with it. */
@@ -25,15 +24,8 @@ export interface IngestTransaction {
   readonly telemetry: BulkInsertResult;
 }
 
-const STAGE = 'specfleet_ingest_telemetry_stage';
-const COLUMN_LIST = TELEMETRY_COLUMNS.map((c) => c.name).join(', ');
-const CREATE_STAGE = `CREATE TEMP TABLE IF NOT EXISTS ${STAGE} (${TELEMETRY_COLUMNS.map((c) => stagingColumnDef(c.name, c.kind)).join(', ')}) ON COMMIT DELETE ROWS`;
-const COPY_STAGE = `COPY ${STAGE} (${COLUMN_LIST}) FROM STDIN (FORMAT binary)`;
-const COPY_DIRECT = `COPY telemetry (${COLUMN_LIST}) FROM STDIN (FORMAT binary)`;
+const STAGE_SQL = telemetryStageSql('specfleet_ingest_telemetry_stage');
 const UNIQUE_VIOLATION = '23505';
-const STAGE_INSERT = `INSERT INTO telemetry (${COLUMN_LIST}) SELECT ${TELEMETRY_COLUMNS.map((c) =>
-  c.name === 'received_at' ? 'COALESCE(received_at, now())' : c.name,
-).join(', ')} FROM ${STAGE} ON CONFLICT DO NOTHING`;
 
 /** Per pooled connection (pg.Pool reuses client objects): its Kysely and whether its staging table exists. */
 const bound = new WeakMap<pg.PoolClient, { db: Kysely<DB>; staged: boolean }>();
@@ -80,7 +72,7 @@ export class IngestTransactionRepository {
         let direct = !this.preferStaging;
         if (direct) {
           try {
-            await copyIn(client, COPY_DIRECT, payload);
+            await copyIn(client, TELEMETRY_COPY_DIRECT, payload);
             result = { inserted: telemetry.length, duplicates: 0 };
           } catch (err) {
             if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
@@ -93,11 +85,11 @@ export class IngestTransactionRepository {
           if (!b.staged) {
             // A temp table lives as long as the connection; created inside this transaction, so a rollback drops it
             // again: reset in the catch below.
-            await client.query(CREATE_STAGE);
+            await client.query(STAGE_SQL.create);
             b.staged = true;
           }
-          await copyIn(client, COPY_STAGE, payload);
-          const inserted = (await client.query(STAGE_INSERT)).rowCount ?? 0;
+          await copyIn(client, STAGE_SQL.copy, payload);
+          const inserted = (await client.query(STAGE_SQL.insert)).rowCount ?? 0;
           result = { inserted, duplicates: telemetry.length - inserted };
           this.preferStaging = result.duplicates > 0;
         }

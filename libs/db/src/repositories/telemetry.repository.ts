@@ -69,18 +69,32 @@ export interface BulkInsertResult {
   duplicates: number;
 }
 
-const STAGE = 'specfleet_telemetry_stage';
 const COLUMN_LIST = TELEMETRY_COLUMNS.map((c) => c.name).join(', ');
 // Hot path, so raw SQL built once: one statement whatever the batch size (40 array parameters instead of 40 × rows
 // scalars, which would hit the 65 535-parameter limit at ~1 600 rows and make every batch size a new plan).
 // ON CONFLICT DO NOTHING skips rows already stored and duplicates inside the batch alike; rowCount counts the new
 // ones without a RETURNING list to ship back.
 const UNNEST_INSERT = unnestInsertSql('telemetry', TELEMETRY_COLUMNS);
-const CREATE_STAGE = `CREATE TEMP TABLE IF NOT EXISTS ${STAGE} (${TELEMETRY_COLUMNS.map((c) => stagingColumnDef(c.name, c.kind)).join(', ')}) ON COMMIT DELETE ROWS`;
-const COPY_STAGE = `COPY ${STAGE} (${COLUMN_LIST}) FROM STDIN (FORMAT binary)`;
-const STAGE_INSERT = `INSERT INTO telemetry (${COLUMN_LIST}) SELECT ${TELEMETRY_COLUMNS.map((c) =>
-  c.name === 'received_at' ? 'COALESCE(received_at, now())' : c.name,
-).join(', ')} FROM ${STAGE} ON CONFLICT DO NOTHING`;
+
+/**
+ * The statements of the staging path (COPY cannot skip rows already stored): a session-local table emptied at commit,
+ * the binary COPY into it, and the INSERT … SELECT … ON CONFLICT DO NOTHING that moves the new rows to telemetry.
+ * `stage` names the table, so the repository and the ingestion transaction each track their own per connection.
+ */
+export function telemetryStageSql(stage: string): { create: string; copy: string; insert: string } {
+  return {
+    create: `CREATE TEMP TABLE IF NOT EXISTS ${stage} (${TELEMETRY_COLUMNS.map((c) => stagingColumnDef(c.name, c.kind)).join(', ')}) ON COMMIT DELETE ROWS`,
+    copy: `COPY ${stage} (${COLUMN_LIST}) FROM STDIN (FORMAT binary)`,
+    insert: `INSERT INTO telemetry (${COLUMN_LIST}) SELECT ${TELEMETRY_COLUMNS.map((c) =>
+      c.name === 'received_at' ? 'COALESCE(received_at, now())' : c.name,
+    ).join(', ')} FROM ${stage} ON CONFLICT DO NOTHING`,
+  };
+}
+
+/** COPY straight into telemetry (fails on a row already stored). */
+export const TELEMETRY_COPY_DIRECT = `COPY telemetry (${COLUMN_LIST}) FROM STDIN (FORMAT binary)`;
+
+const STAGE_SQL = telemetryStageSql('specfleet_telemetry_stage');
 
 /** Connections that already hold the session's staging table (pg.Pool reuses client objects). */
 const stagedClients = new WeakSet<pg.PoolClient>();
@@ -116,9 +130,9 @@ export class TelemetryRepository {
     try {
       await client.query('BEGIN');
       const hadStage = stagedClients.has(client);
-      if (!hadStage) await client.query(CREATE_STAGE);
-      await pipeline(Readable.from([payload]), client.query(copyFrom(COPY_STAGE)));
-      const result = await client.query(STAGE_INSERT);
+      if (!hadStage) await client.query(STAGE_SQL.create);
+      await pipeline(Readable.from([payload]), client.query(copyFrom(STAGE_SQL.copy)));
+      const result = await client.query(STAGE_SQL.insert);
       await client.query('COMMIT');
       if (!hadStage) stagedClients.add(client);
       const inserted = result.rowCount ?? 0;
