@@ -31,18 +31,16 @@ process.on('SIGTERM', stop);
 // SPECFLEET_BENCH_STACK_STATS=1: once a second, what the pipeline did (batches, size, commit time, pending) and which
 // statements the time went to (--trace-sql's timing, per interval) — for finding out why a run falls behind.
 if (process.env['SPECFLEET_BENCH_STACK_STATS']) {
-  const { pipelineStats, sqlTrace } = await import('../lib/stack.js');
+  const { pipelineTotals, sqlTrace } = await import('../lib/stack.js');
   let prev = { batches: 0, samples: 0, commitMs: 0 };
   const prevSql = new Map<string, number>();
   setInterval(() => {
-    void pipelineStats(stack).then((s) => {
-      const samples = s.batches * s.avg_batch_samples;
-      const commitMs = s.batches * s.avg_commit_ms;
-      const db = s.batches - prev.batches;
+    void pipelineTotals(stack).then((t) => {
+      const db = t.batches - prev.batches;
       const top = [...sqlTrace].map(([k, [n, ms]]) => [k, ms - (prevSql.get(k) ?? 0), n] as const).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, ms]) => `${Math.round(ms)}ms ${k.slice(0, 30)}`);
       for (const [k, [, ms]] of sqlTrace) prevSql.set(k, ms);
-      process.stderr.write(`stack stats: +${db} batches, ${db ? Math.round((samples - prev.samples) / db) : 0} samples/batch, ${db ? Math.round((commitMs - prev.commitMs) / db) : 0} ms/commit, pending=${stack.pipeline.pending} waiting=${stack.pipeline.waiting} | ${top.join(' | ')}\n`);
-      prev = { batches: s.batches, samples, commitMs };
+      process.stderr.write(`stack stats: +${db} batches, ${db ? Math.round((t.samples - prev.samples) / db) : 0} samples/batch, ${db ? Math.round((t.commitMs - prev.commitMs) / db) : 0} ms/commit, pending=${stack.pipeline.pending} waiting=${stack.pipeline.waiting} | ${top.join(' | ')}\n`);
+      prev = t;
     });
   }, 1000).unref();
 }

@@ -46,8 +46,8 @@ export function adminDatabaseUrl(): string | undefined {
   return loadConfig(process.env, { LOG_LEVEL: 'warn' }).DATABASE_URL;
 }
 
-/** What the pipeline's own metrics say about a run: batches, their size and commit time (explains latency). */
-export async function pipelineStats(stack: Stack): Promise<{ batches: number; avg_batch_samples: number; avg_commit_ms: number; energy_recomputed_hours: number }> {
+/** The pipeline's own counters since it started: batches, samples in them, total commit time, hours recomputed. */
+export async function pipelineTotals(stack: Stack): Promise<{ batches: number; samples: number; commitMs: number; recomputedHours: number }> {
   const m = stack.pipeline.metrics;
   const sumCount = async (h: { get(): Promise<{ values: Array<{ metricName?: string; value: number }> }> }): Promise<[number, number]> => {
     const { values } = await h.get();
@@ -56,13 +56,19 @@ export async function pipelineStats(stack: Stack): Promise<{ batches: number; av
     return [sum, count];
   };
   const [samples, batches] = await sumCount(m.batchSamples as never);
-  const [commitS, commits] = await sumCount(m.commitSeconds as never);
-  const recomputed = (await m.energyRecomputedHours.get()).values.reduce((a, v) => a + v.value, 0);
+  const [commitS] = await sumCount(m.commitSeconds as never);
+  const recomputedHours = (await m.energyRecomputedHours.get()).values.reduce((a, v) => a + v.value, 0);
+  return { batches, samples, commitMs: commitS * 1000, recomputedHours };
+}
+
+/** What the pipeline's own metrics say about a run: batches, their size and commit time (explains latency). */
+export async function pipelineStats(stack: Stack): Promise<{ batches: number; avg_batch_samples: number; avg_commit_ms: number; energy_recomputed_hours: number }> {
+  const t = await pipelineTotals(stack);
   return {
-    batches,
-    avg_batch_samples: batches > 0 ? Math.round(samples / batches) : 0,
-    avg_commit_ms: commits > 0 ? Math.round((commitS / commits) * 10_000) / 10 : 0,
-    energy_recomputed_hours: recomputed,
+    batches: t.batches,
+    avg_batch_samples: t.batches > 0 ? Math.round(t.samples / t.batches) : 0,
+    avg_commit_ms: t.batches > 0 ? Math.round((t.commitMs / t.batches) * 10) / 10 : 0,
+    energy_recomputed_hours: t.recomputedHours,
   };
 }
 
