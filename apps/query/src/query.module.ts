@@ -1,12 +1,12 @@
 // The operator-facing HTTP API (SPEC §5). Built around a database handle owned by the caller, so the embedded
 // mode shares one pool between broker, ingestion and query.
 import { type DynamicModule, Module, type Type as ClassType } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import type { Kysely } from 'kysely';
 import { AlarmsController, AlarmsService } from './alarms/alarms.controller.js';
 import { ApiKeyCache } from './auth/api-key-cache.js';
 import { AuthGuard } from './auth/auth.guard.js';
-import { ValidationInterceptor } from './common/validation.interceptor.js';
+import { ValidationGuard } from './common/validation.guard.js';
 import {
   ApiKeyRepository,
   DATABASE,
@@ -70,8 +70,9 @@ export class QueryModule {
         { provide: QueryMetrics, useValue: input.metrics ?? new QueryMetrics() },
         ...REPOSITORIES.map((R) => ({ provide: R, useFactory: (db: Kysely<DB>) => new R(db), inject: [DATABASE] })),
         { provide: ApiKeyCache, useFactory: (keys: ApiKeyRepository, options: QueryOptions) => new ApiKeyCache(keys, options), inject: [ApiKeyRepository, QUERY_OPTIONS] },
+        // Global guards run in this order: who is calling (401/403) before what they asked (400).
         { provide: APP_GUARD, useClass: AuthGuard },
-        { provide: APP_INTERCEPTOR, useClass: ValidationInterceptor },
+        { provide: APP_GUARD, useClass: ValidationGuard },
         HealthService,
         VehiclesService,
         VehicleHistoryService,

@@ -48,6 +48,45 @@ describeEachBackend('fleet status and health', (backend) => {
     expect(r.body.items.find((v: { id: string }) => v.id === 'DTC').active_dtc_count).toBe(2);
   });
 
+  it('answers each status entry with every field, null where nothing is known, and a null cursor on the last page', async () => {
+    const r = await h.request('GET', '/api/v1/fleet/status?limit=1000', h.keys.acme.operator);
+    expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(Object.keys(r.body)).toEqual(['generated_at', 'counts', 'items', 'next_cursor']);
+    expect(r.body.generated_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(r.body.next_cursor).toBeNull();
+    const of = (id: string) => r.body.items.find((v: { id: string }) => v.id === id);
+    // Provisioned, never reported: no snapshot at all.
+    expect(of('NEVER')).toEqual({
+      id: 'NEVER',
+      type: 'road_sweeper',
+      body_type: 'sweeper',
+      powertrain: 'bev',
+      connectivity: 'offline',
+      last_seen: null,
+      state: null,
+      position: null,
+      speed_kmh: null,
+      energy: { soc_pct: null, h2_kg: null, h2_pct: null, fuel_pct: null },
+      alarm_max_level: 0,
+      active_dtc_count: 0,
+    });
+    const [stored] = await h.database.db.selectFrom('vehicle_state').select('last_received_at').where('vehicle_id', '=', 'OK-1').execute();
+    expect(Object.keys(of('OK-1'))).toEqual(Object.keys(of('NEVER')));
+    expect(of('OK-1')).toMatchObject({ last_seen: stored!.last_received_at!.toISOString(), position: { lat: 31.7, lon: 113.4, heading_deg: null }, speed_kmh: 12 });
+    expect(of('H2-LOW').energy).toEqual({ soc_pct: 60, h2_kg: 2, h2_pct: 8, fuel_pct: null });
+    expect(of('ALARM-3').alarm_max_level).toBe(3);
+  });
+
+  it('checks the key before the parameters, and answers errors as {"error":{"code","message"}}', async () => {
+    const noKey = await h.request('GET', '/api/v1/fleet/status?limit=0');
+    expect(noKey.status).toBe(401);
+    expect(noKey.body).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
+    const bad = await h.request('GET', '/api/v1/fleet/status?limit=0&tenant=other', h.keys.acme.operator);
+    expect(bad.status).toBe(400);
+    expect(bad.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(bad.body).toEqual({ error: { code: 'invalid_parameter', message: expect.any(String) } });
+  });
+
   it('filters and paginates with a cursor', async () => {
     const offline = await h.request('GET', '/api/v1/fleet/status?connectivity=offline', h.keys.acme.operator);
     expect(offline.body.items.map((v: { id: string }) => v.id)).toEqual(['NEVER', 'OFF-LONG', 'OFF-SHORT', 'SILENT']);

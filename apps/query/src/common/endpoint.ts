@@ -1,5 +1,5 @@
 // One decorator per route carries everything about it: who may call it, the TypeBox schemas of its params, query
-// and body, and of its answers. The validation interceptor checks requests against those schemas, the guard reads
+// and body, and of its answers. The validation guard checks requests against those schemas, the auth guard reads
 // the access level, and the OpenAPI document at /docs is generated from the same metadata — one source of truth.
 import { SetMetadata } from '@nestjs/common';
 import type { TSchema } from 'typebox';

@@ -5,7 +5,7 @@ import { ERROR_CODE_KEYWORD } from './endpoint.js';
 import { toErrorResponse } from './error.filter.js';
 import { decodeCursor, encodeCursor, resolveLimit, toPage } from './pagination.js';
 import { parseBucket, parseQueryTime, resolveRange } from './time-range.js';
-import { validateAgainst } from './validation.interceptor.js';
+import { validateAgainst } from './validation.guard.js';
 
 const codeOf = (fn: () => unknown): string | undefined => {
   try {

@@ -1,5 +1,5 @@
 // Generates the OpenAPI 3.1 document from the controllers' routes and their @Endpoint metadata — the very TypeBox
-// schemas the validation interceptor checks requests against — so the docs cannot drift from the behaviour.
+// schemas the validation guard checks requests against — so the docs cannot drift from the behaviour.
 import { RequestMethod, type Type as ClassType } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import type { TSchema } from 'typebox';

@@ -15,7 +15,7 @@ function statusEntry(v: FleetStatusRow) {
     body_type: v.bodyType,
     powertrain: v.powertrain,
     connectivity: v.connectivity,
-    last_seen: iso(v.lastReceivedAt),
+    last_seen: v.lastSeen,
     state: v.state,
     position: v.lat !== null && v.lon !== null ? { lat: v.lat, lon: v.lon, heading_deg: v.headingDeg } : null,
     speed_kmh: v.speedKmh,
