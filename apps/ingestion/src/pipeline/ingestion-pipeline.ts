@@ -14,6 +14,7 @@ import {
 import {
   DeadLetterRepository,
   EnergyHourlyRepository,
+  type IngestTransaction,
   IngestTransactionRepository,
   EventsRepository,
   TelemetryRepository,
@@ -406,7 +407,7 @@ export class IngestionPipeline implements IngestSink {
         const tel = copy ? tx.telemetry : await new TelemetryRepository(trx).insertBatch(telemetry);
         const ev = await new EventsRepository(trx).insertBatch(events);
         if (deadLetters.length > 0) await new DeadLetterRepository(trx).insert(deadLetters);
-        const recomputed = await this.updateDerived(trx, telemetry, events, [...statusByVehicle.values()], ensured, turn);
+        const recomputed = await this.updateDerived(tx, telemetry, events, [...statusByVehicle.values()], ensured, turn);
         return { tel, ev, recomputed };
       });
     } finally {
@@ -431,7 +432,7 @@ export class IngestionPipeline implements IngestSink {
    * the in-order energy increases are chained from the previous counters it returns, in one more statement.
    */
   private async updateDerived(
-    trx: DatabaseHandle,
+    tx: IngestTransaction,
     telemetry: readonly TelemetryInsert[],
     events: readonly EventInsert[],
     statuses: readonly StatusUpdate[],
@@ -442,6 +443,7 @@ export class IngestionPipeline implements IngestSink {
     const eventsByVehicle = groupBy(events, (e) => e.vehicle_id);
     const vehicles = [...new Set([...rowsByVehicle.keys(), ...eventsByVehicle.keys(), ...statuses.map((s) => s.vehicleId)])].sort();
     if (vehicles.length === 0) return 0;
+    const trx = tx.db;
     const stateRepo = new VehicleStateRepository(trx);
     // Before the INSERT of missing rows too: an earlier batch's INSERT must not wait on this one's uncommitted rows.
     await turn.wait();
@@ -459,7 +461,7 @@ export class IngestionPipeline implements IngestSink {
       const newest = rows[rows.length - 1]!;
       snapshots.push(toSnapshot(newest, alarmSet.has(vehicleId) || newest.dtc == null ? null : [...new Set(newest.dtc as string[])].sort()));
     }
-    const states = await stateRepo.lockAndAdvance(vehicles, snapshots, alarmVehicles);
+    const states = await stateRepo.lockAndAdvance(vehicles, snapshots, alarmVehicles, tx.stage);
     turn.done();
     // Remembered only once this transaction has committed (see writeBatch): a concurrent batch that skipped the
     // INSERT would not see the uncommitted row, find nothing to lock, and race this one.
@@ -517,7 +519,7 @@ export class IngestionPipeline implements IngestSink {
     if (unregistered) await stateRepo.lockUnregistered();
 
     const energy = new EnergyHourlyRepository(trx);
-    await energy.addIncrements([...increments.values()]);
+    await energy.addIncrements([...increments.values()], tx.stage);
     const recomputed = await energy.recomputeAround(recompute, STEP_LIMIT_ARRAYS);
     await stateRepo.applyAlarms(alarmUpdates);
     await stateRepo.applyStatus(statuses);

@@ -70,3 +70,29 @@ export function stagingColumnDef(name: string, kind: BulkKind): string {
   const type = kind === 'float8' ? 'double precision' : kind === 'float4' ? 'real' : kind === 'int8' ? 'bigint' : kind === 'int2' ? 'smallint' : kind === 'bool' ? 'boolean' : kind;
   return `${name} ${type}`;
 }
+
+/**
+ * A session temp table (`CREATE TEMP TABLE IF NOT EXISTS … ON COMMIT DELETE ROWS`) that a batch transaction fills with
+ * one binary COPY (copy-binary.ts) and then reads in a set-based statement. For the per-vehicle rows of an ingestion
+ * batch this replaced ~30 unnest array parameters: PostgreSQL no longer parses 30 text values per vehicle and
+ * materialises 30 function results per batch (vehicle_state step, 450 vehicles: 14.6 → 9.5 ms min, 25 → 15 ms median,
+ * measured side by side in one run).
+ */
+export interface StagingTable {
+  readonly name: string;
+  /** CREATE TEMP TABLE IF NOT EXISTS name (…) ON COMMIT DELETE ROWS */
+  readonly create: string;
+  /** COPY name (columns) FROM STDIN (FORMAT binary) */
+  readonly copy: string;
+}
+
+/** COPY (FORMAT binary) into a staging table of the transaction's connection, creating it on first use. */
+export type StageInto = (table: StagingTable, payload: Buffer) => Promise<void>;
+
+export function stagingTable<K extends string>(name: string, columns: ReadonlyArray<BulkColumn<K>>): StagingTable {
+  return {
+    name,
+    create: `CREATE TEMP TABLE IF NOT EXISTS ${name} (${columns.map((c) => stagingColumnDef(c.name, c.kind)).join(', ')}) ON COMMIT DELETE ROWS`,
+    copy: `COPY ${name} (${columns.map((c) => c.name).join(', ')}) FROM STDIN (FORMAT binary)`,
+  };
+}

@@ -148,7 +148,8 @@ const WRITER_METHOD: Record<BulkKind, keyof BinaryCopyWriter> = {
   'text[]': 'textArray',
 };
 
-const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+// Property names of the rows; unquoted in SQL, so a camelCase name is the same (case-folded) column in CREATE and COPY.
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Bytes to reserve per row before the first one is written (grows as needed). */
 const ROW_BYTES_GUESS = 400;

@@ -4,6 +4,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CompiledQuery, type Kysely } from 'kysely';
 import { DATABASE, type DB } from '../database.js';
+import { type BulkColumn, type StageInto, stagingTable } from './bulk.js';
+import { compileBinaryCopy } from './copy-binary.js';
 
 /** energy_hourly's increase columns and the telemetry counter each is computed from, in parameter order. */
 export const ENERGY_HOURLY_COUNTERS = [
@@ -46,16 +48,28 @@ export interface SampleKey {
 
 const COLS = ENERGY_HOURLY_COUNTERS.map(([c]) => c);
 
+/** The increments of a batch, staged by binary COPY when the caller has a staging connection (ingestion). */
+const INCREMENT_COLUMNS = [
+  { name: 'vehicleId', kind: 'text' },
+  { name: 'hour', kind: 'timestamptz' },
+  { name: 'samples', kind: 'int8' },
+  ...COLS.map((name) => ({ name, kind: 'float8' }) as const),
+] as const satisfies ReadonlyArray<BulkColumn<keyof EnergyIncrement>>;
+const INCREMENT_STAGE = stagingTable('specfleet_ingest_energy_stage', INCREMENT_COLUMNS);
+const incrementCopy = compileBinaryCopy(INCREMENT_COLUMNS);
+
 // One row per (vehicle, hour), pre-aggregated by the caller (ON CONFLICT DO UPDATE cannot touch a row twice), sorted
-// so concurrent batches lock energy_hourly rows in the same order.
-const ADD = `
+// so concurrent batches lock energy_hourly rows in the same order. From unnest arrays, or from the staging table.
+const addSql = (source: string): string => `
   INSERT INTO energy_hourly (vehicle_id, hour, samples, ${COLS.join(', ')})
-  SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int4[], ${COLS.map((_, i) => `$${i + 4}::float8[]`).join(', ')})
+  SELECT * FROM ${source}
   ORDER BY 1, 2
   ON CONFLICT (vehicle_id, hour) DO UPDATE SET
     samples = energy_hourly.samples + excluded.samples,
     ${COLS.map((c) => `${c} = energy_hourly.${c} + excluded.${c}`).join(',\n    ')},
     updated_at = now()`;
+const ADD = addSql(`unnest($1::text[], $2::timestamptz[], $3::int4[], ${COLS.map((_, i) => `$${i + 4}::float8[]`).join(', ')})`);
+const ADD_STAGED = addSql(`(SELECT vehicleId, hour, samples::int4, ${COLS.join(', ')} FROM ${INCREMENT_STAGE.name}) staged`);
 
 const HOUR = (expr: string): string => `date_trunc('hour', ${expr}, 'UTC')`;
 const COUNTER_LIST = ENERGY_HOURLY_COUNTERS.map(([, t]) => `t.${t}`).join(', ');
@@ -117,9 +131,17 @@ const RECOMPUTE = `
 export class EnergyHourlyRepository {
   constructor(@Inject(DATABASE) private readonly db: Kysely<DB>) {}
 
-  /** Adds pre-aggregated increases (one entry per vehicle and hour). */
-  async addIncrements(rows: readonly EnergyIncrement[]): Promise<void> {
+  /**
+   * Adds pre-aggregated increases (one entry per vehicle and hour). With `stage` (an ingestion transaction's), the
+   * rows travel by one binary COPY instead of 12 unnest arrays: less parsing in PostgreSQL and in Node.
+   */
+  async addIncrements(rows: readonly EnergyIncrement[], stage?: StageInto): Promise<void> {
     if (rows.length === 0) return;
+    if (stage) {
+      await stage(INCREMENT_STAGE, incrementCopy(rows));
+      await this.db.executeQuery(CompiledQuery.raw(ADD_STAGED, []));
+      return;
+    }
     // Array literals built here: node-pg would quote and regex-escape every number (hot path, once per batch).
     await this.db.executeQuery(
       CompiledQuery.raw(ADD, [

@@ -15,6 +15,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DATABASE, type DB, poolOf } from '../database.js';
 import type { NewTelemetryRow } from '../tables/telemetry.table.js';
+import type { StageInto } from './bulk.js';
 import { type BulkInsertResult, TELEMETRY_COPY_DIRECT, telemetryCopyBinary, telemetryStageSql } from './telemetry.repository.js';
 
 export interface IngestTransaction {
@@ -22,21 +23,28 @@ export interface IngestTransaction {
   readonly db: Kysely<DB>;
   /** What the COPY of the batch's telemetry did (duplicates skipped and counted). */
   readonly telemetry: BulkInsertResult;
+  /** COPY (FORMAT binary) into a staging table of this connection, created on first use (bulk.ts StagingTable). */
+  readonly stage: StageInto;
 }
 
-const STAGE_SQL = telemetryStageSql('specfleet_ingest_telemetry_stage');
+
+const TELEMETRY_STAGE = telemetryStageSql('specfleet_ingest_telemetry_stage');
 const UNIQUE_VIOLATION = '23505';
 
-/** Per pooled connection (pg.Pool reuses client objects): its Kysely and whether its staging table exists. */
-const bound = new WeakMap<pg.PoolClient, { db: Kysely<DB>; staged: boolean }>();
+/** Per pooled connection (pg.Pool reuses client objects): its Kysely and the staging tables it has created. */
+interface Bound {
+  db: Kysely<DB>;
+  staged: Set<string>;
+}
+const bound = new WeakMap<pg.PoolClient, Bound>();
 
-function bind(client: pg.PoolClient): { db: Kysely<DB>; staged: boolean } {
+function bind(client: pg.PoolClient): Bound {
   let b = bound.get(client);
   if (!b) {
     // A one-connection "pool" for Kysely: it always hands out this client and never releases it (we do).
     const single = { query: client.query.bind(client), release: () => undefined };
     const fakePool = { connect: async () => single, end: async () => undefined, options: {} };
-    b = { db: new Kysely<DB>({ dialect: new PostgresDialect({ pool: fakePool as unknown as pg.Pool }) }), staged: false };
+    b = { db: new Kysely<DB>({ dialect: new PostgresDialect({ pool: fakePool as unknown as pg.Pool }) }), staged: new Set() };
     bound.set(client, b);
   }
   return b;
@@ -64,6 +72,15 @@ export class IngestTransactionRepository {
     const client = await pool.connect();
     let broken: Error | undefined;
     const b = bind(client);
+    const stage: StageInto = async (table, payload) => {
+      if (!b.staged.has(table.name)) {
+        // A temp table lives as long as the connection; created inside this transaction, so a rollback drops it
+        // again: forgotten in the catch below.
+        await client.query(table.create);
+        b.staged.add(table.name);
+      }
+      await copyIn(client, table.copy, payload);
+    };
     try {
       await client.query('BEGIN');
       let result: BulkInsertResult = { inserted: 0, duplicates: 0 };
@@ -82,23 +99,17 @@ export class IngestTransactionRepository {
           }
         }
         if (!direct) {
-          if (!b.staged) {
-            // A temp table lives as long as the connection; created inside this transaction, so a rollback drops it
-            // again: reset in the catch below.
-            await client.query(STAGE_SQL.create);
-            b.staged = true;
-          }
-          await copyIn(client, STAGE_SQL.copy, payload);
-          const inserted = (await client.query(STAGE_SQL.insert)).rowCount ?? 0;
+          await stage(TELEMETRY_STAGE, payload);
+          const inserted = (await client.query(TELEMETRY_STAGE.insert)).rowCount ?? 0;
           result = { inserted, duplicates: telemetry.length - inserted };
           this.preferStaging = result.duplicates > 0;
         }
       }
-      const out = await body({ db: b.db, telemetry: result });
+      const out = await body({ db: b.db, telemetry: result, stage });
       await client.query('COMMIT');
       return out;
     } catch (err) {
-      b.staged = false; // the CREATE may have been rolled back with the transaction
+      b.staged.clear(); // a CREATE may have been rolled back with the transaction
       try {
         await client.query('ROLLBACK');
       } catch (rollbackError) {

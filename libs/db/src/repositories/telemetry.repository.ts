@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DATABASE, type DB, poolOf } from '../database.js';
 import type { NewTelemetryRow, TelemetryTable } from '../tables/telemetry.table.js';
-import { type BulkColumn, stagingColumnDef, unnestInsertSql, unnestParameters } from './bulk.js';
+import { type BulkColumn, type StagingTable, stagingTable, unnestInsertSql, unnestParameters } from './bulk.js';
 import { compileBinaryCopy } from './copy-binary.js';
 
 /** Every telemetry column, in table order: the order of the unnest parameters ($1 … $40) and of the COPY fields. */
@@ -81,10 +81,9 @@ const UNNEST_INSERT = unnestInsertSql('telemetry', TELEMETRY_COLUMNS);
  * the binary COPY into it, and the INSERT … SELECT … ON CONFLICT DO NOTHING that moves the new rows to telemetry.
  * `stage` names the table, so the repository and the ingestion transaction each track their own per connection.
  */
-export function telemetryStageSql(stage: string): { create: string; copy: string; insert: string } {
+export function telemetryStageSql(stage: string): StagingTable & { insert: string } {
   return {
-    create: `CREATE TEMP TABLE IF NOT EXISTS ${stage} (${TELEMETRY_COLUMNS.map((c) => stagingColumnDef(c.name, c.kind)).join(', ')}) ON COMMIT DELETE ROWS`,
-    copy: `COPY ${stage} (${COLUMN_LIST}) FROM STDIN (FORMAT binary)`,
+    ...stagingTable(stage, TELEMETRY_COLUMNS),
     insert: `INSERT INTO telemetry (${COLUMN_LIST}) SELECT ${TELEMETRY_COLUMNS.map((c) =>
       c.name === 'received_at' ? 'COALESCE(received_at, now())' : c.name,
     ).join(', ')} FROM ${stage} ON CONFLICT DO NOTHING`,

@@ -7,7 +7,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CompiledQuery, type Kysely } from 'kysely';
 import { DATABASE, type DB } from '../database.js';
 import type { ActiveAlarms } from '../tables/vehicle-state.table.js';
-import { textArrayLiteral } from './bulk.js';
+import { type BulkColumn, type StageInto, stagingTable, textArrayLiteral } from './bulk.js';
+import { compileBinaryCopy } from './copy-binary.js';
 
 /** The counter columns of the newest stored sample, exactly as stored (null = absent from that sample). */
 export interface LastCounters {
@@ -108,73 +109,85 @@ const ENSURE = `
   SELECT id, tenant_id FROM vehicles WHERE id = ANY($1::text[]) ORDER BY id
   ON CONFLICT (vehicle_id) DO NOTHING`;
 
-type SnapshotKind = 'text' | 'timestamptz' | 'int8' | 'float8' | 'bool';
-const SNAPSHOT_COLUMNS: ReadonlyArray<readonly [keyof SnapshotUpdate, SnapshotKind]> = [
-  ['vehicle_id', 'text'],
-  ['ts', 'timestamptz'],
-  ['seq', 'int8'],
-  ['received_at', 'timestamptz'],
-  ['state', 'text'],
-  ['lat', 'float8'],
-  ['lon', 'float8'],
-  ['speed_kmh', 'float8'],
-  ['heading_deg', 'float8'],
-  ['soc_pct', 'float8'],
-  ['h2_mass_kg', 'float8'],
-  ['fuel_level_pct', 'float8'],
-  ['battery_temp_max_c', 'float8'],
-  ['battery_temp_min_c', 'float8'],
-  ['cell_v_max', 'float8'],
-  ['cell_v_min', 'float8'],
-  ['soh_pct', 'float8'],
-  ['body_active', 'bool'],
-  ['body_power_kw', 'float8'],
-  ...LAST_COUNTER_COLUMNS.map((c) => [c, 'float8'] as const),
-  // A text[] per row cannot travel inside a text[][] (arrays are rectangular): each is an array literal, cast per row.
-  ['dtcs', 'text'],
-];
-const COALESCED = SNAPSHOT_COLUMNS.map(([c]) => c).filter(
+const SNAPSHOT_COLUMNS = [
+  { name: 'vehicle_id', kind: 'text' },
+  { name: 'ts', kind: 'timestamptz' },
+  { name: 'seq', kind: 'int8' },
+  { name: 'received_at', kind: 'timestamptz' },
+  { name: 'state', kind: 'text' },
+  { name: 'lat', kind: 'float8' },
+  { name: 'lon', kind: 'float8' },
+  { name: 'speed_kmh', kind: 'float8' },
+  { name: 'heading_deg', kind: 'float8' },
+  { name: 'soc_pct', kind: 'float8' },
+  { name: 'h2_mass_kg', kind: 'float8' },
+  { name: 'fuel_level_pct', kind: 'float8' },
+  { name: 'battery_temp_max_c', kind: 'float8' },
+  { name: 'battery_temp_min_c', kind: 'float8' },
+  { name: 'cell_v_max', kind: 'float8' },
+  { name: 'cell_v_min', kind: 'float8' },
+  { name: 'soh_pct', kind: 'float8' },
+  { name: 'body_active', kind: 'bool' },
+  { name: 'body_power_kw', kind: 'float8' },
+  ...LAST_COUNTER_COLUMNS.map((c) => ({ name: c, kind: 'float8' }) as const),
+  { name: 'dtcs', kind: 'text[]' },
+] as const satisfies ReadonlyArray<BulkColumn<keyof SnapshotUpdate>>;
+
+// Compile-time guard: a field added to SnapshotUpdate but not staged fails typechecking here.
+type UnstagedField = Exclude<keyof SnapshotUpdate, (typeof SNAPSHOT_COLUMNS)[number]['name']>;
+const allFieldsStaged: [UnstagedField] extends [never] ? true : UnstagedField = true;
+void allFieldsStaged;
+
+/** The batch's snapshots travel by binary COPY into this session temp table (see bulk.ts StagingTable). */
+const SNAPSHOT_STAGE = stagingTable('specfleet_ingest_snapshot_stage', SNAPSHOT_COLUMNS);
+const snapshotCopy = compileBinaryCopy(SNAPSHOT_COLUMNS);
+
+const COALESCED = SNAPSHOT_COLUMNS.map((c) => c.name as string).filter(
   (c) => !['vehicle_id', 'ts', 'seq', 'received_at', 'dtcs'].includes(c) && !(LAST_COUNTER_COLUMNS as readonly string[]).includes(c),
 );
 /** Set equality (order and repeats aside), as applyAlarmEvents compares DTC sets. */
-const DTCS_CHANGED = `u.dtcs IS NOT NULL AND NOT (u.dtcs::text[] @> s.active_dtcs AND s.active_dtcs @> u.dtcs::text[])`;
+const DTCS_CHANGED = `u.dtcs IS NOT NULL AND NOT (u.dtcs @> s.active_dtcs AND s.active_dtcs @> u.dtcs)`;
 
 // One statement for the batch's vehicle_state work:
 // - `locked` locks the rows of ALL the batch's vehicles in vehicle_id order (ORDER BY before FOR UPDATE, so two
 //   batches sharing vehicles queue up instead of deadlocking) and reads their state as it was before this batch:
 //   the stored newest sample's key and counters (to chain energy increases from), and the alarm state of the
 //   vehicles whose events the caller merges ($2). MATERIALIZED: read once, before anything below uses it.
-// - `moved` moves each snapshot to the batch's newest sample. It joins `locked`, so it only ever touches rows that
+// - `moved` moves each snapshot to the batch's newest sample (staged by COPY just before, one row per vehicle). It joins `locked`, so it only ever touches rows that
 //   `locked` has already locked (in order), whatever order the executor runs the two in. The WHERE is the "never back in time" guarantee (SPEC §4.4): a batch whose
 //   newest sample is older than the stored one changes nothing. Snapshot fields absent from the newest sample keep
 //   their last known value (a sample without a GNSS fix must not blank the position); the cumulative counters (and
 //   last_odometer_km) are stored exactly, nulls included, because energy increases are computed against exactly the
 //   previous sample. The sample's DTC list, when given, replaces the active set if it differs.
 // The main query returns `locked`: the previous state, which the caller needs for energy and alarms.
-const ADVANCE = `
-  WITH locked AS MATERIALIZED (
+const LOCKED = `
     SELECT vehicle_id, last_ts, last_seq, ${LAST_COUNTER_COLUMNS.map((c) => `${COUNTER_COLUMN[c]} AS c_${c}`).join(', ')},
            CASE WHEN vehicle_id = ANY($2::text[]) THEN active_alarms END AS active_alarms,
            CASE WHEN vehicle_id = ANY($2::text[]) THEN active_dtcs END AS active_dtcs,
            CASE WHEN vehicle_id = ANY($2::text[]) THEN alarm_changed END AS alarm_changed
     FROM vehicle_state WHERE vehicle_id = ANY($1::text[])
-    ORDER BY vehicle_id FOR UPDATE
+    ORDER BY vehicle_id FOR UPDATE`;
+
+const ADVANCE = `
+  WITH locked AS MATERIALIZED (${LOCKED}
   ), moved AS (
     UPDATE vehicle_state s SET
       last_ts = u.ts, last_seq = u.seq, last_received_at = u.received_at,
       ${COALESCED.map((c) => `${c} = COALESCE(u.${c}, s.${c})`).join(',\n      ')},
       odometer_km = COALESCE(u.odometer_km, s.odometer_km),
       ${LAST_COUNTER_COLUMNS.map((c) => `${COUNTER_COLUMN[c]} = u.${c}`).join(', ')},
-      active_dtcs = CASE WHEN ${DTCS_CHANGED} THEN u.dtcs::text[] ELSE s.active_dtcs END,
+      active_dtcs = CASE WHEN ${DTCS_CHANGED} THEN u.dtcs ELSE s.active_dtcs END,
       alarms_changed_at = CASE WHEN ${DTCS_CHANGED} THEN now() ELSE s.alarms_changed_at END,
       updated_at = now()
-    FROM unnest(${SNAPSHOT_COLUMNS.map(([, k], i) => `$${i + 3}::${k}[]`).join(', ')})
-         AS u(${SNAPSHOT_COLUMNS.map(([c]) => c).join(', ')})
+    FROM ${SNAPSHOT_STAGE.name} u
     JOIN locked l ON l.vehicle_id = u.vehicle_id
     WHERE s.vehicle_id = u.vehicle_id
       AND (s.last_ts IS NULL OR (u.ts, u.seq) > (s.last_ts, s.last_seq))
   )
   SELECT * FROM locked`;
+
+/** lockAndAdvance without snapshots to move. */
+const LOCK = `SELECT * FROM (${LOCKED}) locked`;
 
 const ALARMS = `
   UPDATE vehicle_state s SET
@@ -209,26 +222,6 @@ interface LockRow {
   [column: string]: unknown;
 }
 
-type Scalar = string | number | boolean | Date | null | undefined;
-
-/**
- * A PostgreSQL array literal for an unnest parameter, built here rather than by node-pg: node-pg quotes and
- * regex-escapes every element (numbers included), which showed up in the CPU profile of the hot path.
- */
-function arrayLiteral(kind: SnapshotKind, values: readonly Scalar[]): string {
-  let out = '{';
-  for (let i = 0; i < values.length; i++) {
-    if (i > 0) out += ',';
-    const v = values[i];
-    if (v === null || v === undefined) out += 'NULL';
-    else if (kind === 'timestamptz' && v instanceof Date) out += v.toISOString();
-    else if (kind === 'text' || kind === 'timestamptz') out += `"${String(v).replace(/[\\"]/g, '\\$&')}"`;
-    else if (kind === 'bool') out += v ? 't' : 'f';
-    else out += String(v); // numbers: what float8in/int8in parse, NaN and Infinity included
-  }
-  return `${out}}`;
-}
-
 @Injectable()
 export class VehicleStateRepository {
   /** Construct with a Transaction: the locks taken by lockAndAdvance last until it commits. */
@@ -243,24 +236,22 @@ export class VehicleStateRepository {
   /**
    * Locks the rows of `vehicleIds` (in id order) until commit, returns their state as it was before, and moves each
    * snapshot of `snapshots` forward (never back). Alarm state is read only for `alarmVehicleIds` (empty for the
-   * others). Vehicles without a vehicle_state row are absent from the result. One statement.
+   * others). Vehicles without a vehicle_state row are absent from the result. The snapshots travel by one binary
+   * COPY into a staging table of the transaction's connection (`stage`, from IngestTransaction), then one statement
+   * locks, reads and moves.
    */
   async lockAndAdvance(
     vehicleIds: readonly string[],
     snapshots: readonly SnapshotUpdate[],
-    alarmVehicleIds: readonly string[] = [],
+    alarmVehicleIds: readonly string[],
+    stage: StageInto,
   ): Promise<Map<string, LockedVehicleState>> {
     const out = new Map<string, LockedVehicleState>();
     if (vehicleIds.length === 0) return out;
-    const params: unknown[] = [arrayLiteral('text', vehicleIds), arrayLiteral('text', alarmVehicleIds)];
-    for (const [c, kind] of SNAPSHOT_COLUMNS) {
-      params.push(
-        c === 'dtcs'
-          ? arrayLiteral('text', snapshots.map((r) => (r.dtcs == null ? null : textArrayLiteral(r.dtcs))))
-          : arrayLiteral(kind, snapshots.map((r) => r[c] as Scalar)),
-      );
-    }
-    const result = await this.db.executeQuery<LockRow>(CompiledQuery.raw(ADVANCE, params));
+    // A batch of events or status messages only has nothing to move: lock and read, no COPY round trip.
+    if (snapshots.length > 0) await stage(SNAPSHOT_STAGE, snapshotCopy(snapshots));
+    const params: unknown[] = [textArrayLiteral(vehicleIds), textArrayLiteral(alarmVehicleIds)];
+    const result = await this.db.executeQuery<LockRow>(CompiledQuery.raw(snapshots.length > 0 ? ADVANCE : LOCK, params));
     for (const r of result.rows) {
       const lastCounters = {} as LastCounters;
       for (const c of LAST_COUNTER_COLUMNS) lastCounters[c] = (r[`c_${c}`] as number | null) ?? null;
