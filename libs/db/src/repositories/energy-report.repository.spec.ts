@@ -1,52 +1,96 @@
 import { describe, expect, it } from 'vitest';
-import { planEnergyRange } from './energy-report.repository.js';
+import { type EnergyRangePlan, planEnergyRange, type SignedRange } from './energy-report.repository.js';
 
 const d = (s: string) => new Date(s);
+const r = (from: string, to: string, sign: 1 | -1 = 1): SignedRange => ({ from: d(from), to: d(to), sign });
+/** A clock long after every range below: all of it counts as stored. */
+const LATER = d('2030-01-01T00:00:00Z');
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+/** Every instant is covered with net weight 1 inside [from, to) and 0 outside; rollup parts are aligned to their unit. */
+function expectExactCover(plan: EnergyRangePlan, from: number, to: number): void {
+  for (const x of plan.days) expect(x.from.getTime() % DAY === 0 && x.to.getTime() % DAY === 0, 'day-aligned').toBe(true);
+  for (const x of plan.hours) expect(x.from.getTime() % HOUR === 0 && x.to.getTime() % HOUR === 0, 'hour-aligned').toBe(true);
+  const all = [...plan.days, ...plan.hours, ...plan.raw];
+  for (const x of all) expect(x.from.getTime()).toBeLessThan(x.to.getTime());
+  const points = [...new Set([from, to, ...all.flatMap((x) => [x.from.getTime(), x.to.getTime()])])].sort((a, b) => a - b);
+  for (let i = 0; i + 1 < points.length; i++) {
+    const [a, b] = [points[i]!, points[i + 1]!];
+    const weight = all.filter((x) => x.from.getTime() <= a && b <= x.to.getTime()).reduce((w, x) => w + x.sign, 0);
+    expect(weight, `[${new Date(a).toISOString()}, ${new Date(b).toISOString()}) in [${new Date(from).toISOString()}, ${new Date(to).toISOString()})`).toBe(a >= from && b <= to ? 1 : 0);
+  }
+}
 
 describe('planEnergyRange', () => {
-  it('reads whole hours from the rollup and partial ends from raw rows', () => {
-    expect(planEnergyRange(d('2026-11-20T10:30:00Z'), d('2026-11-20T13:15:00Z'))).toEqual({
-      hours: [{ from: d('2026-11-20T11:00:00Z'), to: d('2026-11-20T13:00:00Z') }],
-      raw: [
-        { from: d('2026-11-20T10:30:00Z'), to: d('2026-11-20T11:00:00Z') },
-        { from: d('2026-11-20T13:00:00Z'), to: d('2026-11-20T13:15:00Z') },
-      ],
+  it('reads whole hours from the rollup and a partial hour from raw rows when its part inside is the shorter', () => {
+    expect(planEnergyRange(d('2026-11-20T10:30:00Z'), d('2026-11-20T13:15:00Z'), LATER)).toEqual({
+      days: [],
+      hours: [r('2026-11-20T11:00:00Z', '2026-11-20T13:00:00Z')],
+      raw: [r('2026-11-20T10:30:00Z', '2026-11-20T11:00:00Z'), r('2026-11-20T13:00:00Z', '2026-11-20T13:15:00Z')],
     });
   });
-  it('reads whole UTC days from the daily rollup, the hours of partial days from the hourly one', () => {
-    expect(planEnergyRange(d('2026-10-27T15:23:16.410Z'), d('2026-11-26T15:23:16.410Z'))).toEqual({
-      days: { from: d('2026-10-28T00:00:00Z'), to: d('2026-11-26T00:00:00Z') },
-      hours: [
-        { from: d('2026-10-27T16:00:00Z'), to: d('2026-10-28T00:00:00Z') },
-        { from: d('2026-11-26T00:00:00Z'), to: d('2026-11-26T15:00:00Z') },
-      ],
-      raw: [
-        { from: d('2026-10-27T15:23:16.410Z'), to: d('2026-10-27T16:00:00Z') },
-        { from: d('2026-11-26T15:00:00Z'), to: d('2026-11-26T15:23:16.410Z') },
-      ],
+  it('takes a partial hour as its hourly row minus the raw part outside the range when that part is the shorter', () => {
+    expect(planEnergyRange(d('2026-11-20T10:20:00Z'), d('2026-11-20T13:45:00Z'), LATER)).toEqual({
+      days: [],
+      hours: [r('2026-11-20T10:00:00Z', '2026-11-20T14:00:00Z')],
+      raw: [r('2026-11-20T10:00:00Z', '2026-11-20T10:20:00Z', -1), r('2026-11-20T13:45:00Z', '2026-11-20T14:00:00Z', -1)],
     });
+  });
+  it('reads whole UTC days from the daily rollup, the shorter side of a partial day from the hourly one', () => {
+    expect(planEnergyRange(d('2026-10-27T15:23:16.410Z'), d('2026-11-26T15:43:16.410Z'), LATER)).toEqual({
+      days: [r('2026-10-28T00:00:00Z', '2026-11-27T00:00:00Z')],
+      hours: [r('2026-10-27T15:00:00Z', '2026-10-28T00:00:00Z'), r('2026-11-26T16:00:00Z', '2026-11-27T00:00:00Z', -1)],
+      raw: [r('2026-10-27T15:00:00Z', '2026-10-27T15:23:16.410Z', -1), r('2026-11-26T15:43:16.410Z', '2026-11-26T16:00:00Z', -1)],
+    });
+    // Early in the day: the day's first hours rather than its row minus the rest.
+    expect(planEnergyRange(d('2026-10-27T15:23:16.410Z'), d('2026-11-26T03:10:00Z'), LATER)).toEqual({
+      days: [r('2026-10-28T00:00:00Z', '2026-11-26T00:00:00Z')],
+      hours: [r('2026-10-27T15:00:00Z', '2026-10-28T00:00:00Z'), r('2026-11-26T00:00:00Z', '2026-11-26T03:00:00Z')],
+      raw: [r('2026-10-27T15:00:00Z', '2026-10-27T15:23:16.410Z', -1), r('2026-11-26T03:00:00Z', '2026-11-26T03:10:00Z')],
+    });
+  });
+  it('for a range ending now, takes the current hour and day whole: what lies after `to` is not stored yet', () => {
+    const to = d('2026-11-26T15:23:16.410Z');
+    const plan = planEnergyRange(d('2026-10-27T15:23:16.410Z'), to, to);
+    expect(plan.days).toEqual([r('2026-10-28T00:00:00Z', '2026-11-27T00:00:00Z')]);
+    // The parts subtracted at the end lie in the future: scanned (a sample may be stamped ahead), but empty.
+    expect(plan.hours).toEqual([r('2026-10-27T15:00:00Z', '2026-10-28T00:00:00Z'), r('2026-11-26T16:00:00Z', '2026-11-27T00:00:00Z', -1)]);
+    expect(plan.raw).toEqual([r('2026-10-27T15:00:00Z', '2026-10-27T15:23:16.410Z', -1), r('2026-11-26T15:23:16.410Z', '2026-11-26T16:00:00Z', -1)]);
   });
   it('reads neither hours nor raw rows for a range on day boundaries', () => {
-    expect(planEnergyRange(d('2026-11-01T00:00:00Z'), d('2026-12-01T00:00:00Z'))).toEqual({
-      days: { from: d('2026-11-01T00:00:00Z'), to: d('2026-12-01T00:00:00Z') },
-      hours: [],
-      raw: [],
-    });
+    expect(planEnergyRange(d('2026-11-01T00:00:00Z'), d('2026-12-01T00:00:00Z'), LATER)).toEqual({ days: [r('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z')], hours: [], raw: [] });
   });
   it('reads hours only where a day is partial', () => {
-    expect(planEnergyRange(d('2026-11-01T05:00:00Z'), d('2026-11-03T00:00:00Z'))).toEqual({
-      days: { from: d('2026-11-02T00:00:00Z'), to: d('2026-11-03T00:00:00Z') },
-      hours: [{ from: d('2026-11-01T05:00:00Z'), to: d('2026-11-02T00:00:00Z') }],
+    expect(planEnergyRange(d('2026-11-01T05:00:00Z'), d('2026-11-03T00:00:00Z'), LATER)).toEqual({
+      days: [r('2026-11-01T00:00:00Z', '2026-11-03T00:00:00Z')],
+      hours: [r('2026-11-01T00:00:00Z', '2026-11-01T05:00:00Z', -1)],
       raw: [],
     });
     // Whole hours that reach from one day into the next, without a whole day between: hours only.
-    expect(planEnergyRange(d('2026-11-01T20:00:00Z'), d('2026-11-02T04:00:00Z'))).toEqual({
-      hours: [{ from: d('2026-11-01T20:00:00Z'), to: d('2026-11-02T04:00:00Z') }],
-      raw: [],
-    });
+    expect(planEnergyRange(d('2026-11-01T20:00:00Z'), d('2026-11-02T04:00:00Z'), LATER)).toEqual({ days: [], hours: [r('2026-11-01T20:00:00Z', '2026-11-02T04:00:00Z')], raw: [] });
   });
-  it('reads only raw rows inside a single hour', () => {
-    expect(planEnergyRange(d('2026-11-20T10:10:00Z'), d('2026-11-20T10:50:00Z'))).toEqual({ hours: [], raw: [{ from: d('2026-11-20T10:10:00Z'), to: d('2026-11-20T10:50:00Z') }] });
-    expect(planEnergyRange(d('2026-11-20T10:10:00Z'), d('2026-11-20T11:00:00Z'))).toEqual({ hours: [], raw: [{ from: d('2026-11-20T10:10:00Z'), to: d('2026-11-20T11:00:00Z') }] });
+  it('inside a single hour, reads raw rows of the range or the hour minus its ends, whichever is shorter', () => {
+    expect(planEnergyRange(d('2026-11-20T10:10:00Z'), d('2026-11-20T10:30:00Z'), LATER)).toEqual({ days: [], hours: [], raw: [r('2026-11-20T10:10:00Z', '2026-11-20T10:30:00Z')] });
+    expect(planEnergyRange(d('2026-11-20T10:10:00Z'), d('2026-11-20T10:50:00Z'), LATER)).toEqual({
+      days: [],
+      hours: [r('2026-11-20T10:00:00Z', '2026-11-20T11:00:00Z')],
+      raw: [r('2026-11-20T10:00:00Z', '2026-11-20T10:10:00Z', -1), r('2026-11-20T10:50:00Z', '2026-11-20T11:00:00Z', -1)],
+    });
+    expect(planEnergyRange(d('2026-11-20T10:40:00Z'), d('2026-11-20T11:00:00Z'), LATER)).toEqual({ days: [], hours: [], raw: [r('2026-11-20T10:40:00Z', '2026-11-20T11:00:00Z')] });
+  });
+  it('covers exactly [from, to) for any range and clock (net weight 1 inside, 0 outside)', () => {
+    let seed = 42;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const base = Date.parse('2026-11-01T00:00:00Z');
+    for (let i = 0; i < 3000; i++) {
+      // Bounds on and off minute, hour and day boundaries; spans from seconds to weeks.
+      const snap = [1, 60_000, HOUR, DAY][Math.floor(rnd() * 4)]!;
+      const from = base + Math.floor((rnd() * 20 * DAY) / snap) * snap + (rnd() < 0.5 ? 0 : Math.floor(rnd() * 1000));
+      const span = [rnd() * HOUR, rnd() * DAY, rnd() * 10 * DAY][Math.floor(rnd() * 3)]!;
+      const to = from + Math.max(1, Math.floor(span / snap) * snap);
+      const now = from + (rnd() - 0.2) * 1.5 * (to - from);
+      expectExactCover(planEnergyRange(new Date(from), new Date(to), new Date(now)), from, to);
+    }
   });
 });

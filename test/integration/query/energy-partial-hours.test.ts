@@ -1,0 +1,163 @@
+// EnergyReportRepository: a partial hour (or day) taken as its rollup row minus the raw pairs of its part outside the
+// range equals the same figures over raw rows alone (reportFromRaw), for every group_by — ranges ending inside an
+// hour with later samples in it and without, a counter reset and an implausible jump right at the boundary, a gap
+// across it, a vehicle whose first sample ever lies in the subtracted part, one back after a gap longer than the
+// bounded predecessor lookup, and the plan of a range ending now (the part after `to` empty). energy_hourly holds
+// what ingestion's reference rule gives (with the samples of each hour), energy_daily follows it through its triggers.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ENERGY_COLUMNS, STEP_LIMITS, hourlyIncreases, type CounterSample } from '../../../apps/ingestion/src/energy/energy-increase.js';
+import { type EnergyGroupRow, type EnergyRangePlan, EnergyReportRepository, planEnergyRange } from '../../../libs/db/src/repositories/energy-report.repository.js';
+import type { NewEnergyHourlyRow, NewTelemetryRow } from '../../../libs/db/src/index.js';
+import { describeEachBackend } from '../../setup/database.js';
+import { type QueryHarness, seedTelemetry, seedVehicle, startQueryHarness } from './harness.js';
+
+const MIN = 60_000;
+const HOUR = 3_600_000;
+const at = (iso: string) => Date.parse(iso);
+const GROUPS = ['vehicle', 'type', 'body_type', 'powertrain', 'day'] as const;
+
+interface Series {
+  id: string;
+  samples: Array<{ tsMs: number; odo: number | null; kwh: number; fuel: number | null }>;
+}
+
+/** Samples every `everyMin` minutes over [start, end), with the edits `edit` makes (skip a sample: return null). */
+function series(id: string, start: number, end: number, everyMin: number, edit: (tsMs: number, i: number, s: { odo: number; kwh: number; fuel: number }) => Series['samples'][number] | null): Series {
+  const out: Series['samples'] = [];
+  const s = { odo: 1000, kwh: 500, fuel: 80 };
+  for (let i = 0, tsMs = start; tsMs < end; i++, tsMs += everyMin * MIN) {
+    s.odo += 0.9 + (i % 3) * 0.35;
+    s.kwh += 1.3 + (i % 5) * 0.21;
+    s.fuel += 0.17;
+    const row = edit(tsMs, i, s);
+    if (row) out.push(row);
+  }
+  return { id, samples: out };
+}
+
+describeEachBackend('energy report: partial hours as rollup rows minus their outside part', (backend) => {
+  let h: QueryHarness;
+  let repo: EnergyReportRepository;
+  const T = '2026-11-16T';
+  beforeAll(async () => {
+    h = await startQueryHarness(backend);
+    repo = new EnergyReportRepository(h.database.db);
+    await seedVehicle(h.database, { id: 'P-1', type: 'road_sweeper', bodyType: 'sweeper', powertrain: 'bev' });
+    await seedVehicle(h.database, { id: 'P-2', type: 'garbage_compactor', bodyType: 'compactor', powertrain: 'ice' });
+    await seedVehicle(h.database, { id: 'P-3', type: 'road_sweeper', bodyType: 'sweeper', powertrain: 'phev' });
+    await seedVehicle(h.database, { id: 'P-4', type: 'garbage_compactor', bodyType: 'compactor', powertrain: 'phev' });
+    await seedVehicle(h.database, { id: 'P-5', type: 'delivery_van', bodyType: 'none', powertrain: 'bev' });
+    const all: Series[] = [
+      // Every 7 min for two days: a traction reset at 10:47 and an implausible jump at 13:46 (back down at 13:53),
+      // the odometer missing at 10:54, offline 15:40–17:20 (a gap across 16:00 and 17:00).
+      series('P-1', at(`${T}06:03:00Z`), at('2026-11-18T08:00:00Z'), 7, (tsMs, _i, s) => {
+        if (tsMs > at(`${T}15:40:00Z`) && tsMs < at(`${T}17:20:00Z`)) return null;
+        if (tsMs === at(`${T}10:47:00Z`)) s.kwh = 3;
+        const glitch = tsMs === at(`${T}13:46:00Z`) ? 100_000 : 0;
+        return { tsMs, odo: tsMs === at(`${T}10:54:00Z`) ? null : s.odo, kwh: s.kwh + glitch, fuel: null };
+      }),
+      // Every 13 min, stops for good at 12:25 on the first day (later samples absent for the ranges ending after it).
+      series('P-2', at(`${T}05:58:00Z`), at(`${T}12:30:00Z`), 13, (tsMs, _i, s) => ({ tsMs, odo: s.odo, kwh: 0, fuel: s.fuel })),
+      // First sample ever at 10:04 (no predecessor: its first pair adds nothing), every 5 min after.
+      series('P-3', at(`${T}10:04:00Z`), at('2026-11-17T20:00:00Z'), 5, (tsMs, _i, s) => ({ tsMs, odo: s.odo, kwh: s.kwh, fuel: s.fuel })),
+      // Two samples on the 13th, then back on the 16th at 10:02 (its predecessor is 3 days back), every 11 min.
+      {
+        id: 'P-4',
+        samples: [
+          { tsMs: at('2026-11-13T09:00:00Z'), odo: 10, kwh: 10, fuel: 10 },
+          { tsMs: at('2026-11-13T09:30:00Z'), odo: 12, kwh: 11, fuel: 11 },
+          ...series('P-4', at(`${T}10:02:00Z`), at('2026-11-17T03:00:00Z'), 11, (tsMs, _i, s) => ({ tsMs, odo: s.odo - 900, kwh: s.kwh - 450, fuel: s.fuel - 60 })).samples,
+        ],
+      },
+    ];
+    const rows: NewTelemetryRow[] = [];
+    const hourly: NewEnergyHourlyRow[] = [];
+    for (const { id, samples } of all) {
+      const counter: CounterSample[] = samples.map((s, seq) => ({ tsMs: s.tsMs, seq, counters: { distance_km: s.odo ?? undefined, traction_kwh: s.kwh, fuel_l: s.fuel ?? undefined } }));
+      samples.forEach((s, seq) => rows.push({ vehicle_id: id, ts: new Date(s.tsMs), seq, odometer_km: s.odo, traction_kwh: s.kwh, fuel_used_l: s.fuel }));
+      const increases = hourlyIncreases(counter);
+      const perHour = new Map<number, number>();
+      for (const s of samples) perHour.set(Math.floor(s.tsMs / HOUR) * HOUR, (perHour.get(Math.floor(s.tsMs / HOUR) * HOUR) ?? 0) + 1);
+      for (const [hour, n] of perHour) hourly.push({ vehicle_id: id, hour: new Date(hour), samples: n, ...(increases.get(hour) ?? {}) });
+    }
+    await seedTelemetry(h.database, rows);
+    await h.database.db.insertInto('energy_hourly').values(hourly).execute();
+  });
+  afterAll(async () => h?.close());
+
+  function expectSame(got: EnergyGroupRow[], want: EnergyGroupRow[], label: string): void {
+    expect(got.map((g) => [g.key, g.vehicles]), label).toEqual(want.map((g) => [g.key, g.vehicles]));
+    got.forEach((g, i) => {
+      for (const c of ENERGY_COLUMNS) expect(g[c], `${label} ${g.key} ${c}`).toBeCloseTo(want[i]![c], 9);
+    });
+  }
+  const subtracts = (plan: EnergyRangePlan) => plan.raw.some((r) => r.sign === -1);
+  const LATER = new Date('2030-01-01T00:00:00Z');
+
+  // [from, to, what the partial ends show]
+  const RANGES = [
+    [`${T}09:20:00Z`, `${T}10:50:00Z`, 'to at :50 with later samples in the hour (P-1 reset at 10:47 inside, P-3 first samples), from at :20'],
+    [`${T}10:10:00Z`, `${T}10:48:00Z`, 'inside one hour: the hour minus both ends; to right after the reset'],
+    [`${T}10:05:00Z`, `${T}13:50:00Z`, 'to right after the jump at 13:46, its way back at 13:53 outside; P-2 stopped at 12:25 (no later samples)'],
+    [`${T}11:02:00Z`, `${T}16:55:00Z`, 'to inside the gap 15:40–17:20 (nothing after it in the hour)'],
+    [`${T}12:40:00Z`, '2026-11-17T21:45:00Z', 'whole days, partial days from the day row minus hours, partial hours minus their outside part'],
+    ['2026-11-16T00:00:00Z', '2026-11-17T23:52:00Z', 'from a day boundary; to at :52 of a partial day taken as its day row minus the rest'],
+  ] as const;
+
+  it('equals the computation over raw rows for every range and grouping, along the chosen plan', async () => {
+    for (const [from, to, what] of RANGES) {
+      expect(subtracts(planEnergyRange(new Date(from), new Date(to), LATER)), `${what}: the plan subtracts a raw part`).toBe(true);
+      for (const groupBy of GROUPS) {
+        const q = { tenantId: 'acme', from: new Date(from), to: new Date(to), groupBy, stepLimits: STEP_LIMITS };
+        const raw = await repo.reportFromRaw(q);
+        expectSame(await repo.report(q), raw, `${what} / ${groupBy}`);
+        expectSame(await repo.reportAlong(q, planEnergyRange(q.from, q.to, LATER)), raw, `${what} / ${groupBy} (clock later)`);
+      }
+    }
+  });
+
+  it('equals it along the plan of a range ending now: the current hour and day from their rollup rows, minus nothing stored', async () => {
+    for (const [from, to] of [
+      [`${T}08:20:00Z`, `${T}10:50:00Z`],
+      [`${T}07:41:00Z`, '2026-11-17T14:22:00Z'],
+      [`${T}11:02:00Z`, `${T}16:55:00Z`],
+    ] as const) {
+      // Planned as if `to` were now: the parts after `to` are subtracted as they cost nothing (none stored — here
+      // some are, which the subtraction must then take off exactly).
+      const plan = planEnergyRange(new Date(from), new Date(to), new Date(to));
+      expect(plan.raw.some((r) => r.sign === -1 && r.from.getTime() === Date.parse(to)), `${to}: the part after \`to\` is subtracted`).toBe(true);
+      for (const groupBy of GROUPS) {
+        const q = { tenantId: 'acme', from: new Date(from), to: new Date(to), groupBy, stepLimits: STEP_LIMITS };
+        expectSame(await repo.reportAlong(q, plan), await repo.reportFromRaw(q), `${from}…${to} / ${groupBy}`);
+      }
+    }
+  });
+
+  it('finds a predecessor beyond the bounded lookup (P-4, back after 3 days) in the subtracted part too', async () => {
+    // [10:10, 10:50): P-4's sample at 10:02 lies in the subtracted [10:00, 10:10), its predecessor on the 13th.
+    const q = { tenantId: 'acme', from: new Date(`${T}10:10:00Z`), to: new Date(`${T}10:50:00Z`), groupBy: 'vehicle' as const, stepLimits: STEP_LIMITS };
+    const plan = planEnergyRange(q.from, q.to, LATER);
+    expect(plan.raw).toEqual([
+      { from: new Date(`${T}10:00:00Z`), to: q.from, sign: -1 },
+      { from: q.to, to: new Date(`${T}11:00:00Z`), sign: -1 },
+    ]);
+    const rolled = await repo.report(q);
+    expectSame(rolled, await repo.reportFromRaw(q), 'P-4');
+    // The pair 13th 09:30 → 16th 10:02 (88.9 km in 72 h, within the step limit) is in the hour's row and in the
+    // subtracted part: missing the predecessor there would leave those 88.9 km in the figure of [10:10, 10:50).
+    const p4 = rolled.find((g) => g.key === 'P-4')!;
+    expect(p4.distance_km).toBeGreaterThan(0);
+    expect(p4.distance_km).toBeLessThan(10);
+  });
+
+  it('counts a vehicle on a day only with samples in the range that day, also when the day comes from its row minus the rest', async () => {
+    // P-2 stopped on the 16th: on the 17th it has no figure, though rows of the 16th are in the plan's parts.
+    const q = { tenantId: 'acme', from: new Date(`${T}12:20:00Z`), to: new Date('2026-11-17T23:10:00Z'), groupBy: 'day' as const, stepLimits: STEP_LIMITS };
+    const raw = await repo.reportFromRaw(q);
+    expect(raw.map((g) => [g.key, g.vehicles])).toEqual([
+      ['2026-11-16', 4],
+      ['2026-11-17', 3],
+    ]);
+    expectSame(await repo.report(q), raw, 'day');
+  });
+});
