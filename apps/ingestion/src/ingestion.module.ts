@@ -4,6 +4,7 @@ import type { Config, Logger } from '@fleet/config';
 import { createDatabase, DATABASE, type Database } from '@fleet/db';
 import { IngestController } from './mqtt/ingest.controller.js';
 import { IngestionPipeline } from './pipeline/ingestion-pipeline.js';
+import { EnergyRollupService } from './energy/energy-rollup.service.js';
 import { RetentionService } from './retention/retention.service.js';
 
 export const DATABASE_HANDLE = Symbol('specfleet.ingestion.database-handle');
@@ -31,16 +32,19 @@ class IngestionLifecycle implements OnApplicationBootstrap, OnApplicationShutdow
   constructor(
     private readonly pipeline: IngestionPipeline,
     private readonly retention: RetentionService,
+    private readonly rollup: EnergyRollupService,
     @Inject(DATABASE_HANDLE) private readonly database: Database,
     @Inject(INGESTION_LOGGER) private readonly logger: Logger,
   ) {}
 
   onApplicationBootstrap(): void {
     this.retention.start();
+    this.rollup.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.retention.stop();
+    await this.rollup.stop();
     // Nest closes the transport (no new messages, in-flight commits finish) before this hook.
     const closing = this.pipeline.close();
     const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000).unref());
@@ -86,6 +90,7 @@ export class IngestionModule {
             }),
           inject: [DATABASE_HANDLE],
         },
+        { provide: EnergyRollupService, useFactory: (h: Database) => new EnergyRollupService(h.db, { logger }), inject: [DATABASE_HANDLE] },
         IngestionLifecycle,
       ],
       exports: [IngestionPipeline],

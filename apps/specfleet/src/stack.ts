@@ -16,6 +16,7 @@ import { BrokerService } from '../../broker/src/broker.service.js';
 import { RegistryCredentialStore } from '../../broker/src/credentials/registry-credential-store.js';
 import type { ConnectivitySink, IngestSink } from '../../broker/src/ports.js';
 import { pipelineOptionsFrom } from '../../ingestion/src/ingestion.module.js';
+import { EnergyRollupService } from '../../ingestion/src/energy/energy-rollup.service.js';
 import { IngestionPipeline } from '../../ingestion/src/pipeline/ingestion-pipeline.js';
 import { IngestionMetrics } from '../../ingestion/src/pipeline/ingestion.metrics.js';
 import { QueryMetrics } from '../../query/src/metrics/metrics.js';
@@ -63,6 +64,10 @@ export async function startStack({ config, databaseUrl, logger }: StackOptions):
       logger: logger.child({ component: 'ingestion' }),
     });
     cleanups.push(() => pipeline.close());
+    // energy_daily's rollup (embedded mode has no ingestion worker to run it).
+    const rollup = new EnergyRollupService(database.db, { logger: logger.child({ component: 'energy-rollup' }) });
+    rollup.start();
+    cleanups.push(() => rollup.stop());
 
     const ingest: IngestSink = { ingest: (message) => pipeline.ingest(message) };
     // Connect and disconnect travel the pipeline's status path, so they are ordered with the vehicle's own retained

@@ -30,6 +30,7 @@ export { type RawSample, SERIES_SIGNALS, type SeriesBucket, type SeriesPoint, ty
 export { type EventFilter, EventQueryRepository, type StoredEvent } from './repositories/event-query.repository.js';
 export { ENERGY_COUNTERS, type EnergyGroupBy, type EnergyGroupRow, type EnergyReportColumn, type EnergyReportQuery, EnergyReportRepository, type EnergyStepLimit, type EnergySumsRow, planEnergyRange } from './repositories/energy-report.repository.js';
 export { ENERGY_HOURLY_COUNTERS, type EnergyHourlyColumn, type EnergyIncrement, EnergyHourlyRepository, type SampleKey, type StepLimits } from './repositories/energy-hourly.repository.js';
+export { EnergyDailyRepository, type WatermarkAdvance } from './repositories/energy-daily.repository.js';
 export { type IngestTransaction, IngestTransactionRepository } from './repositories/ingest-transaction.repository.js';
 export { RETENTION_TABLES, RetentionRepository, type RetentionResult, type RetentionTable } from './repositories/retention.repository.js';
 export {

@@ -11,6 +11,7 @@ import * as m20261126130000 from './migrations/2026_11_26_130000_initial_schema.
 import * as m20261126150000 from './migrations/2026_11_26_150000_vehicle_state_counters.js';
 import * as m20261126180000 from './migrations/2026_11_26_180000_hot_updates.js';
 import * as m20261127100000 from './migrations/2026_11_27_100000_energy_daily.js';
+import * as m20261127140000 from './migrations/2026_11_27_140000_energy_daily_watermark.js';
 
 /**
  * Every migration, by name. An explicit map rather than a folder scan: it works from any cwd and when bundled.
@@ -21,6 +22,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_26_150000_vehicle_state_counters': m20261126150000,
   '2026_11_26_180000_hot_updates': m20261126180000,
   '2026_11_27_100000_energy_daily': m20261127100000,
+  '2026_11_27_140000_energy_daily_watermark': m20261127140000,
 });
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };

@@ -1,9 +1,10 @@
 // energy_daily follows energy_hourly whatever writes it: inserts, ingestion's upserts (increments and recomputations),
 // plain updates (a key moved to another day included), deletes and TRUNCATE leave every day equal to the sum of its
-// hourly rows, with a row (hours > 0) exactly for the days that have hourly rows.
+// hourly rows before the watermark, with a row (hours > 0) exactly for the days that have such rows; the rollup
+// (advanceWatermark) adds the hours it closes, also while ingestion writes.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { EnergyHourlyRepository, type EnergyIncrement } from '../../../libs/db/src/index.js';
+import { EnergyDailyRepository, EnergyHourlyRepository, type EnergyIncrement } from '../../../libs/db/src/index.js';
 import { createTestDatabase, describeEachBackend, type TestDatabase } from '../../setup/database.js';
 
 const H = (iso: string) => new Date(`2026-11-${iso}:00:00Z`);
@@ -22,14 +23,15 @@ describeEachBackend('energy_daily', (backend) => {
     await database?.drop();
   });
 
-  /** energy_daily next to the same sums computed from energy_hourly now. */
+  /** energy_daily next to the same sums computed from energy_hourly now (the rows before the watermark). */
   async function compare(): Promise<void> {
+    const below = await new EnergyDailyRepository(database.db).watermark();
     const cols = SUMS.map((c) => `${c}::float8 AS ${c}`).join(', ');
     const { rows: daily } = await sql<Record<string, unknown>>`
       SELECT vehicle_id, day, hours, ${sql.raw(cols)} FROM energy_daily WHERE hours > 0 ORDER BY 1, 2`.execute(database.db);
     const { rows: expected } = await sql<Record<string, unknown>>`
       SELECT vehicle_id, date_trunc('day', hour, 'UTC') AS day, count(*)::int AS hours, ${sql.raw(SUMS.map((c) => `sum(${c})::float8 AS ${c}`).join(', '))}
-      FROM energy_hourly GROUP BY 1, 2 ORDER BY 1, 2`.execute(database.db);
+      FROM energy_hourly WHERE hour < ${below} GROUP BY 1, 2 ORDER BY 1, 2`.execute(database.db);
     expect(daily.map((d) => [d.vehicle_id, (d.day as Date).toISOString(), d.hours])).toEqual(
       expected.map((d) => [d.vehicle_id, (d.day as Date).toISOString(), d.hours]),
     );
@@ -39,6 +41,8 @@ describeEachBackend('energy_daily', (backend) => {
   }
 
   it('sums the hours of each UTC day through every kind of write', async () => {
+    // Migrated an hour before the current one: every hour written here lies before the watermark.
+    expect((await new EnergyDailyRepository(database.db).watermark()).getTime()).toBeGreaterThan(H('22T00').getTime());
     const repo = new EnergyHourlyRepository(database.db);
     // New hours on two days, then more increments to some of them (INSERT … ON CONFLICT DO UPDATE).
     await repo.addIncrements([increment('D-1', H('20T22'), 3), increment('D-1', H('20T23'), 4), increment('D-1', H('21T00'), 5), increment('D-2', H('21T00'), 2)]);
@@ -64,5 +68,65 @@ describeEachBackend('energy_daily', (backend) => {
     expect(await database.db.selectFrom('energy_daily').select('day').where('vehicle_id', '=', 'D-1').execute()).toHaveLength(1);
     await sql`TRUNCATE energy_hourly`.execute(database.db);
     await compare();
+  });
+
+  it('leaves the hours from the watermark on to the rollup, which adds them and moves the watermark', async () => {
+    const hourly = new EnergyHourlyRepository(database.db);
+    const rollup = new EnergyDailyRepository(database.db);
+    await sql`TRUNCATE energy_hourly`.execute(database.db);
+    await sql`UPDATE energy_daily_watermark SET hour = ${H('20T00')}`.execute(database.db); // energy_daily is empty: consistent
+    await hourly.addIncrements([increment('W-1', H('19T23'), 2), increment('W-1', H('20T00'), 3), increment('W-1', H('20T01'), 4), increment('W-2', H('21T05'), 5)]);
+    await compare();
+    expect(await database.db.selectFrom('energy_daily').select(['vehicle_id', 'day', 'hours']).execute()).toEqual([{ vehicle_id: 'W-1', day: H('19T00'), hours: 1 }]);
+
+    expect(await rollup.advanceWatermark(H('20T01'))).toEqual({ from: H('20T00'), to: H('20T01'), days: 1 });
+    await compare();
+    expect(await database.db.selectFrom('energy_daily').select(['day', 'hours', 'samples']).orderBy('day').execute()).toEqual([
+      { day: H('19T00'), hours: 1, samples: 2 },
+      { day: H('20T00'), hours: 1, samples: 3 },
+    ]);
+    // A write to an hour before the watermark (a late sample) reaches energy_daily at once; one after it does not.
+    await hourly.addIncrements([increment('W-1', H('20T00'), 10), increment('W-1', H('20T01'), 10)]);
+    await compare();
+    expect(await rollup.advanceWatermark(H('22T00'))).toEqual({ from: H('20T01'), to: H('22T00'), days: 2 });
+    await compare();
+    expect(await database.db.selectFrom('energy_daily').select(['vehicle_id', 'day', 'hours', 'samples']).orderBy('vehicle_id').orderBy('day').execute()).toEqual([
+      { vehicle_id: 'W-1', day: H('19T00'), hours: 1, samples: 2 },
+      { vehicle_id: 'W-1', day: H('20T00'), hours: 2, samples: 27 },
+      { vehicle_id: 'W-2', day: H('21T00'), hours: 1, samples: 5 },
+    ]);
+    // Never backward; only hour boundaries.
+    expect(await rollup.advanceWatermark(H('21T00'))).toEqual({ from: H('22T00'), to: H('22T00'), days: 0 });
+    expect(await rollup.watermark()).toEqual(H('22T00'));
+    await expect(rollup.advanceWatermark(new Date('2026-11-22T03:30:00Z'))).rejects.toThrow(RangeError);
+  });
+
+  it('loses nothing when the rollup moves the watermark while batches write the hours it closes', async () => {
+    const hourly = new EnergyHourlyRepository(database.db);
+    const rollup = new EnergyDailyRepository(database.db);
+    await sql`TRUNCATE energy_hourly`.execute(database.db);
+    await sql`UPDATE energy_daily_watermark SET hour = ${H('10T00')}`.execute(database.db);
+    const hours = Array.from({ length: 24 }, (_, i) => new Date(H('10T00').getTime() + i * 3_600_000));
+    // Writers: 8 concurrent streams of small transactions over all 24 hours (each a BEGIN … COMMIT with two upserts,
+    // like an ingestion batch); meanwhile the rollup closes the hours one by one.
+    const writers = Array.from({ length: 8 }, async (_, w) => {
+      for (let round = 0; round < 12; round++) {
+        await database.db.transaction().execute(async (trx) => {
+          const repo = new EnergyHourlyRepository(trx);
+          await repo.addIncrements(hours.map((hour) => increment(`C-${w}`, hour, 1 + (round % 3))));
+          await repo.addIncrements([increment(`C-${w}`, hours[(round * 5 + w) % 24]!, 1)]);
+        });
+      }
+    });
+    const closer = (async () => {
+      for (const hour of hours.slice(1)) await rollup.advanceWatermark(hour);
+    })();
+    await Promise.all([...writers, closer]);
+    expect(await rollup.watermark()).toEqual(hours[23]);
+    await compare();
+    await rollup.advanceWatermark(H('11T00'));
+    await compare();
+    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM energy_hourly`.execute(database.db);
+    expect(rows[0]!.n).toBe(8 * 24);
   });
 });

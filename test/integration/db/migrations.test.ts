@@ -12,6 +12,7 @@ const SPECFLEET_TABLES = [
   'api_keys',
   'dead_letters',
   'energy_daily',
+  'energy_daily_watermark',
   'energy_hourly',
   'events',
   'service_accounts',

@@ -197,6 +197,7 @@ const EXPECTED_COLUMNS: Exact<Columns> = {
     'vehicle_id', 'day', 'distance_km', 'traction_kwh', 'body_kwh', 'regen_kwh', 'charged_kwh', 'h2_kg', 'fuel_l',
     'engine_hours', 'body_hours', 'samples', 'hours',
   ),
+  energy_daily_watermark: cols<'energy_daily_watermark'>('only_row', 'hour'),
   energy_hourly: cols<'energy_hourly'>(
     'vehicle_id', 'hour', 'distance_km', 'traction_kwh', 'body_kwh', 'regen_kwh', 'charged_kwh', 'h2_kg', 'fuel_l',
     'engine_hours', 'body_hours', 'samples', 'updated_at',

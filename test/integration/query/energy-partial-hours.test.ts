@@ -4,10 +4,11 @@
 // across it, a vehicle whose first sample ever lies in the subtracted part, one back after a gap longer than the
 // bounded predecessor lookup, and the plan of a range ending now (the part after `to` empty). energy_hourly holds
 // what ingestion's reference rule gives (with the samples of each hour), energy_daily follows it through its triggers.
+import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ENERGY_COLUMNS, STEP_LIMITS, hourlyIncreases, type CounterSample } from '../../../apps/ingestion/src/energy/energy-increase.js';
 import { type EnergyGroupRow, type EnergyRangePlan, EnergyReportRepository, planEnergyRange } from '../../../libs/db/src/repositories/energy-report.repository.js';
-import type { NewEnergyHourlyRow, NewTelemetryRow } from '../../../libs/db/src/index.js';
+import { EnergyDailyRepository, type NewEnergyHourlyRow, type NewTelemetryRow } from '../../../libs/db/src/index.js';
 import { describeEachBackend } from '../../setup/database.js';
 import { type QueryHarness, seedTelemetry, seedVehicle, startQueryHarness } from './harness.js';
 
@@ -159,5 +160,33 @@ describeEachBackend('energy report: partial hours as rollup rows minus their out
       ['2026-11-17', 3],
     ]);
     expectSame(await repo.report(q), raw, 'day');
+  });
+
+  it('stays equal with the rollup watermark inside the range, before and after the rollup moves it', async () => {
+    // energy_daily holds the hours before the watermark only (migration 2026_11_27_140000); the report takes a day
+    // range's hours from the watermark on from energy_hourly. Put the watermark back to the 17th 05:00 and rebuild
+    // energy_daily to match (what the migration does), then let the rollup move it through the 17th.
+    const rollup = new EnergyDailyRepository(h.database.db);
+    const restore = await rollup.watermark();
+    const sums = ['distance_km', 'traction_kwh', 'body_kwh', 'regen_kwh', 'charged_kwh', 'h2_kg', 'fuel_l', 'engine_hours', 'body_hours', 'samples'];
+    await sql`UPDATE energy_daily_watermark SET hour = ${new Date('2026-11-17T05:00:00Z')}`.execute(h.database.db);
+    await sql`DELETE FROM energy_daily`.execute(h.database.db);
+    await sql`
+      INSERT INTO energy_daily (vehicle_id, day, hours, ${sql.raw(sums.join(', '))})
+      SELECT vehicle_id, date_trunc('day', hour, 'UTC'), count(*), ${sql.raw(sums.map((c) => `sum(${c})`).join(', '))}
+      FROM energy_hourly WHERE hour < '2026-11-17T05:00:00Z' GROUP BY 1, 2`.execute(h.database.db);
+    try {
+      for (const step of ['at 05:00', 'moved to 15:00']) {
+        if (step === 'moved to 15:00') expect((await rollup.advanceWatermark(new Date('2026-11-17T15:00:00Z'))).days).toBeGreaterThan(0);
+        for (const [from, to, what] of RANGES) {
+          for (const groupBy of GROUPS) {
+            const q = { tenantId: 'acme', from: new Date(from), to: new Date(to), groupBy, stepLimits: STEP_LIMITS };
+            expectSame(await repo.report(q), await repo.reportFromRaw(q), `watermark ${step}: ${what} / ${groupBy}`);
+          }
+        }
+      }
+    } finally {
+      await rollup.advanceWatermark(restore);
+    }
   });
 });

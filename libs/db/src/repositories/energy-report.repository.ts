@@ -5,8 +5,9 @@
 // pair counts in [from, to) when its later sample lies there (the earlier one may lie before `from`).
 // Every pair belongs to exactly one instant, so sums over disjoint time parts add up, and the range is computed as
 // signed parts (planEnergyRange):
-// - whole UTC days from energy_daily (one row per vehicle and day, kept equal to the sum of the day's energy_hourly
-//   rows by triggers on energy_hourly), whole hours from energy_hourly;
+// - whole UTC days from energy_daily (one row per vehicle and day: the sum of the day's energy_hourly rows before the
+//   rollup's watermark, kept so by triggers on energy_hourly and the rollup) plus the day's energy_hourly rows from
+//   the watermark on, whole hours from energy_hourly;
 // - what no rollup row covers whole from raw telemetry, with the rule above (rawIncreases);
 // - a partial hour (or day) either from its part inside the range, or as its rollup row MINUS its part outside the
 //   range, whichever has less raw time (then fewer rollup rows). For a range ending now the part after `to` holds no
@@ -206,7 +207,13 @@ export class EnergyReportRepository {
     const ofTenant = sql`r.vehicle_id IN (SELECT id FROM veh)`;
     const parts: RawBuilder<unknown>[] = [];
     // One branch per range with its bounds as literals (see rawIncreases).
-    for (const d of plan.days) parts.push(summed(sql`energy_daily`, sql`${ofTenant} AND ${within(sql`r.day`, d)} AND r.hours > 0`, sql`r.day`, d.sign, sql`sum(r.samples)`));
+    // energy_daily holds the hours before the rollup's watermark (migration 2026_11_27_140000): the hours of a day
+    // range from the watermark on come from energy_hourly, in the same statement (one snapshot with the watermark).
+    const watermark = sql`(SELECT COALESCE(max(w.hour), '-infinity') FROM energy_daily_watermark w)`;
+    for (const d of plan.days) {
+      parts.push(summed(sql`energy_daily`, sql`${ofTenant} AND ${within(sql`r.day`, d)} AND r.hours > 0`, sql`r.day`, d.sign, sql`sum(r.samples)`));
+      parts.push(summed(sql`energy_hourly`, sql`${ofTenant} AND ${within(sql`r.hour`, d)} AND r.hour >= ${watermark}`, sql`r.hour`, d.sign, sql`sum(r.samples)`));
+    }
     for (const h of plan.hours) parts.push(summed(sql`energy_hourly`, sql`${ofTenant} AND ${within(sql`r.hour`, h)}`, sql`r.hour`, h.sign, sql`sum(r.samples)`));
     // The raw pairs (tenant's vehicles only) come signed, one row per sample (sg = its sign).
     const raw = plan.raw.length > 0 ? rawIncreases(plan.raw, q.stepLimits, unbounded) : undefined;

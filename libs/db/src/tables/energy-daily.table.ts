@@ -1,6 +1,7 @@
-// energy_daily: energy_hourly summed per vehicle and UTC day, kept equal to it by triggers on energy_hourly
-// (migration 2026_11_27_100000_energy_daily). Read by GET /api/v1/energy for the whole days of a range; never written
-// by the app.
+// energy_daily: energy_hourly summed per vehicle and UTC day over the hours before energy_daily_watermark.hour, kept
+// so by triggers on energy_hourly (migrations 2026_11_27_100000_energy_daily, 2026_11_27_140000_energy_daily_watermark)
+// and by the rollup that moves the watermark (EnergyDailyRepository.advanceWatermark). Read by GET /api/v1/energy for
+// the whole days of a range, with the energy_hourly rows at or after the watermark.
 import type { ColumnType, Selectable } from 'kysely';
 import type { Timestamp } from './column-types.js';
 
@@ -26,3 +27,10 @@ export interface EnergyDailyTable {
 }
 
 export type EnergyDailyRow = Selectable<EnergyDailyTable>;
+
+/** One row: energy_daily holds exactly the energy_hourly rows with hour < this. */
+export interface EnergyDailyWatermarkTable {
+  only_row: ColumnType<boolean, boolean | undefined, never>;
+  /** Start of a UTC hour. */
+  hour: Timestamp;
+}
