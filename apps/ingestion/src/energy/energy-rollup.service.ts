@@ -5,6 +5,7 @@
 // retried at the next run; the energy report stays exact meanwhile, it just reads more hourly rows.
 import { type Database, EnergyDailyRepository, type WatermarkAdvance } from '@fleet/db';
 import type { Logger } from 'pino';
+import { PeriodicJob } from '../common/periodic-job.js';
 
 type DatabaseHandle = Database['db'];
 
@@ -25,31 +26,26 @@ export function rollupTarget(nowMs: number): Date {
 }
 
 export class EnergyRollupService {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<WatermarkAdvance> | undefined;
+  private readonly job: PeriodicJob<WatermarkAdvance>;
 
   constructor(
     private readonly db: DatabaseHandle,
     private readonly options: EnergyRollupOptions,
-  ) {}
-
-  start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.runOnce().catch(() => undefined), this.options.intervalMs ?? 5 * 60_000);
-    this.timer.unref();
-    void this.runOnce().catch(() => undefined);
+  ) {
+    this.job = new PeriodicJob(() => this.run(), options.intervalMs ?? 5 * 60_000);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running?.catch(() => undefined);
+  start(): void {
+    this.job.start();
+  }
+
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 
   /** One run; one at a time per process (processes queue on the table lock). */
   runOnce(): Promise<WatermarkAdvance> {
-    this.running ??= this.run().finally(() => (this.running = undefined));
-    return this.running;
+    return this.job.runOnce();
   }
 
   private async run(): Promise<WatermarkAdvance> {

@@ -3,6 +3,7 @@
 // stop ingestion.
 import { detectBackend, RetentionRepository, type Database, type RetentionResult, type RetentionTable, type StorageBackend } from '@fleet/db';
 import type { Logger } from 'pino';
+import { PeriodicJob } from '../common/periodic-job.js';
 
 type DatabaseHandle = Database['db'];
 
@@ -21,8 +22,7 @@ const DAY_MS = 86_400_000;
 const DEFAULT_DAYS: Record<RetentionTable, number> = { telemetry: 400, events: 1_100, dead_letters: 30 };
 
 export class RetentionService {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<RetentionResult[]> | undefined;
+  private readonly job: PeriodicJob<RetentionResult[]>;
   private backend: StorageBackend | undefined;
   private readonly days: Record<RetentionTable, number>;
 
@@ -31,26 +31,20 @@ export class RetentionService {
     private readonly options: RetentionOptions,
   ) {
     this.days = { ...DEFAULT_DAYS, ...options.days };
+    this.job = new PeriodicJob(() => this.pass(), options.intervalMs ?? 3_600_000);
   }
 
   start(): void {
-    if (this.timer) return;
-    const every = this.options.intervalMs ?? 3_600_000;
-    this.timer = setInterval(() => void this.runOnce().catch(() => undefined), every);
-    this.timer.unref();
-    void this.runOnce().catch(() => undefined);
+    this.job.start();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 
   /** One pass over every table; one run at a time. */
   runOnce(): Promise<RetentionResult[]> {
-    this.running ??= this.pass().finally(() => (this.running = undefined));
-    return this.running;
+    return this.job.runOnce();
   }
 
   private async pass(): Promise<RetentionResult[]> {
