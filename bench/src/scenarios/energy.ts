@@ -1,6 +1,6 @@
 // energy: the 30-day energy report for 1,000 vehicles (quick: 100 vehicles × 7 days) — GET /api/v1/energy, which reads
-// the energy_daily rollup for whole days, energy_hourly for the whole hours of partial days and raw rows only for the
-// partial hours at either end — against the same figures computed from raw telemetry alone
+// the energy_daily rollup for whole days, energy_hourly for whole hours, and raw rows only for the shorter side of each
+// partial hour (see EnergyReportRepository) — against the same figures computed from raw telemetry alone
 // (EnergyReportRepository.reportFromRaw), with the answers compared. History goes through the ingestion pipeline (as
 // store-and-forward backlogs) so energy_hourly and energy_daily are what ingestion (and its triggers) make.
 import { type EnergyGroupRow, type EnergyReportColumn, EnergyReportRepository, type EnergyStepLimit, ENERGY_COUNTERS } from '@fleet/db';
@@ -158,7 +158,7 @@ export const energyScenario: Scenario = {
         { metric: 'answers equal (rollup vs raw)', specfleet: cmp.equal ? 'yes' : `no (${cmp.detail})`, target: 'yes' },
       ],
       notes: [
-        `range [now − ${days} d, now): not on hour or day boundaries, so the partial days' hours come from energy_hourly and the partial hours at both ends from raw rows`,
+        `range [now − ${days} d, now): not on hour or day boundaries, so each end has a partial day and a partial hour (each from its rollup row, with or minus the shorter raw part)`,
         `baseline = EnergyReportRepository.reportFromRaw (same SQL rule over raw telemetry only), called directly (no HTTP), ${raw.length} runs; the API is timed over HTTP, so the ratio favours the baseline`,
         `${fmtInt(samples)} samples seeded through IngestionPipeline in ${seedS.toFixed(0)} s as 200-sample backlog messages (${fmtInt(samples / seedS)}/s); ${fmtInt(storedRows)} telemetry rows, ${fmtInt(hourlyRows)} energy_hourly rows, no dead letters`,
         `EXPLAIN ANALYZE of report(): execution ${explained.map((e) => `${e.executionMs} ms`).join(' + ')}, planning ${explained.map((e) => `${e.planningMs} ms`).join(' + ')}; of reportFromRaw(): execution ${explainedRaw.map((e) => `${e.executionMs} ms`).join(' + ')} (full plans in the JSON)`,
