@@ -27,7 +27,6 @@ export interface IngestTransaction {
   readonly stage: StageInto;
 }
 
-
 const TELEMETRY_STAGE = telemetryStageSql('specfleet_ingest_telemetry_stage');
 const UNIQUE_VIOLATION = '23505';
 
