@@ -86,21 +86,8 @@ export interface StagingTable {
   readonly copy: string;
 }
 
-/**
- * COPY (FORMAT binary) into a staging table of the transaction's connection, creating it on first use. Both are
- * queued on the connection when it returns: a statement issued next (before awaiting) runs after the COPY, with no
- * turn of the event loop in between (see pipelined()).
- */
+/** COPY (FORMAT binary) into a staging table of the transaction's connection, creating it on first use. */
 export type StageInto = (table: StagingTable, payload: Buffer) => Promise<void>;
-
-/**
- * Awaits a staging COPY and the statement queued right behind it together, and returns the statement's result. If
- * the COPY fails, the statement fails too (the transaction is aborted): the COPY's error is the one thrown.
- */
-export async function pipelined<T>(staged: Promise<void>, statement: Promise<T>): Promise<T> {
-  const [, result] = await Promise.all([staged, statement]);
-  return result;
-}
 
 export function stagingTable<K extends string>(name: string, columns: ReadonlyArray<BulkColumn<K>>): StagingTable {
   return {

@@ -4,7 +4,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CompiledQuery, type Kysely } from 'kysely';
 import { DATABASE, type DB } from '../database.js';
-import { type BulkColumn, pipelined, type StageInto, stagingTable } from './bulk.js';
+import { type BulkColumn, type StageInto, stagingTable } from './bulk.js';
 import { compileBinaryCopy } from './copy-binary.js';
 
 /** energy_hourly's increase columns and the telemetry counter each is computed from, in parameter order. */
@@ -138,7 +138,8 @@ export class EnergyHourlyRepository {
   async addIncrements(rows: readonly EnergyIncrement[], stage?: StageInto): Promise<void> {
     if (rows.length === 0) return;
     if (stage) {
-      await pipelined(stage(INCREMENT_STAGE, incrementCopy(rows)), this.db.executeQuery(CompiledQuery.raw(ADD_STAGED, [])));
+      await stage(INCREMENT_STAGE, incrementCopy(rows));
+      await this.db.executeQuery(CompiledQuery.raw(ADD_STAGED, []));
       return;
     }
     // Array literals built here: node-pg would quote and regex-escape every number (hot path, once per batch).

@@ -15,7 +15,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DATABASE, type DB, poolOf } from '../database.js';
 import type { NewTelemetryRow } from '../tables/telemetry.table.js';
-import { pipelined, type StageInto } from './bulk.js';
+import type { StageInto } from './bulk.js';
 import { type BulkInsertResult, TELEMETRY_COPY_DIRECT, telemetryCopyBinary, telemetryStageSql } from './telemetry.repository.js';
 
 export interface IngestTransaction {
@@ -71,15 +71,13 @@ export class IngestTransactionRepository {
     const client = await pool.connect();
     let broken: Error | undefined;
     const b = bind(client);
-    // Enqueues the CREATE (first use on this connection) and the COPY on the connection before returning, so a
-    // statement the caller issues right after it (without awaiting) runs after the COPY: node-pg sends the next
-    // queued query as soon as the previous one completes, without a turn of the (busy) event loop in between.
-    const stage: StageInto = (table, payload) => {
-      const created = b.staged.has(table.name) ? undefined : client.query(table.create);
-      // Created inside this transaction, so a rollback drops it again: forgotten in the catch below.
-      b.staged.add(table.name);
-      const copied = copyIn(client, table.copy, payload);
-      return created ? Promise.all([created, copied]).then(() => undefined) : copied;
+    const stage: StageInto = async (table, payload) => {
+      if (!b.staged.has(table.name)) {
+        await client.query(table.create);
+        // Created inside this transaction, so a rollback drops it again: forgotten in the catch below.
+        b.staged.add(table.name);
+      }
+      await copyIn(client, table.copy, payload);
     };
     try {
       await client.query('BEGIN');
@@ -99,7 +97,8 @@ export class IngestTransactionRepository {
           }
         }
         if (!direct) {
-          const inserted = (await pipelined(stage(TELEMETRY_STAGE, payload), client.query(TELEMETRY_STAGE.insert))).rowCount ?? 0;
+          await stage(TELEMETRY_STAGE, payload);
+          const inserted = (await client.query(TELEMETRY_STAGE.insert)).rowCount ?? 0;
           result = { inserted, duplicates: telemetry.length - inserted };
           this.preferStaging = result.duplicates > 0;
         }

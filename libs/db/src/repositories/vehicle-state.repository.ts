@@ -7,7 +7,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CompiledQuery, type Kysely } from 'kysely';
 import { DATABASE, type DB } from '../database.js';
 import type { ActiveAlarms } from '../tables/vehicle-state.table.js';
-import { type BulkColumn, pipelined, type StageInto, stagingTable, textArrayLiteral } from './bulk.js';
+import { type BulkColumn, type StageInto, stagingTable, textArrayLiteral } from './bulk.js';
 import { compileBinaryCopy } from './copy-binary.js';
 
 /** The counter columns of the newest stored sample, exactly as stored (null = absent from that sample). */
@@ -250,10 +250,8 @@ export class VehicleStateRepository {
     if (vehicleIds.length === 0) return out;
     const params: unknown[] = [textArrayLiteral(vehicleIds), textArrayLiteral(alarmVehicleIds)];
     // A batch of events or status messages only has nothing to move: lock and read, no COPY.
-    const result =
-      snapshots.length > 0
-        ? await pipelined(stage(SNAPSHOT_STAGE, snapshotCopy(snapshots)), this.db.executeQuery<LockRow>(CompiledQuery.raw(ADVANCE, params)))
-        : await this.db.executeQuery<LockRow>(CompiledQuery.raw(LOCK, params));
+    if (snapshots.length > 0) await stage(SNAPSHOT_STAGE, snapshotCopy(snapshots));
+    const result = await this.db.executeQuery<LockRow>(CompiledQuery.raw(snapshots.length > 0 ? ADVANCE : LOCK, params));
     for (const r of result.rows) {
       const lastCounters = {} as LastCounters;
       for (const c of LAST_COUNTER_COLUMNS) lastCounters[c] = (r[`c_${c}`] as number | null) ?? null;
