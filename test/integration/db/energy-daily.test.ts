@@ -4,7 +4,7 @@
 // (advanceWatermark) adds the hours it closes, also while ingestion writes.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { EnergyDailyRepository, EnergyHourlyRepository, type EnergyIncrement } from '../../../libs/db/src/index.js';
+import { EnergyDailyRepository, EnergyHourlyRepository, type EnergyIncrement, IngestTransactionRepository } from '../../../libs/db/src/index.js';
 import { createTestDatabase, describeEachBackend, type TestDatabase } from '../../setup/database.js';
 
 const H = (iso: string) => new Date(`2026-11-${iso}:00:00Z`);
@@ -22,6 +22,13 @@ describeEachBackend('energy_daily', (backend) => {
   afterAll(async () => {
     await database?.drop();
   });
+
+  /** Increments as ingestion writes them: staged by COPY in an ingestion transaction, each list its own statement. */
+  async function addIncrements(...lists: EnergyIncrement[][]): Promise<void> {
+    await new IngestTransactionRepository(database.db).run([], async (tx) => {
+      for (const rows of lists) await new EnergyHourlyRepository(tx.db).addIncrements(rows, tx.stage);
+    });
+  }
 
   /** energy_daily next to the same sums computed from energy_hourly now (the rows before the watermark). */
   async function compare(): Promise<void> {
@@ -45,9 +52,9 @@ describeEachBackend('energy_daily', (backend) => {
     expect((await new EnergyDailyRepository(database.db).watermark()).getTime()).toBeGreaterThan(H('22T00').getTime());
     const repo = new EnergyHourlyRepository(database.db);
     // New hours on two days, then more increments to some of them (INSERT … ON CONFLICT DO UPDATE).
-    await repo.addIncrements([increment('D-1', H('20T22'), 3), increment('D-1', H('20T23'), 4), increment('D-1', H('21T00'), 5), increment('D-2', H('21T00'), 2)]);
+    await addIncrements([increment('D-1', H('20T22'), 3), increment('D-1', H('20T23'), 4), increment('D-1', H('21T00'), 5), increment('D-2', H('21T00'), 2)]);
     await compare();
-    await repo.addIncrements([increment('D-1', H('20T23'), 1), increment('D-1', H('21T01'), 6), increment('D-2', H('21T00'), 7)]);
+    await addIncrements([increment('D-1', H('20T23'), 1), increment('D-1', H('21T01'), 6), increment('D-2', H('21T00'), 7)]);
     await compare();
     // A recomputation overwrites hours (new − old reaches the day): no telemetry, so the hours become empty rows.
     await repo.recomputeAround([{ vehicleId: 'D-1', ts: new Date('2026-11-20T23:10:00Z'), seq: 1 }], { maxPerHour: Array(9).fill(1e9), slack: Array(9).fill(0) });
@@ -71,11 +78,10 @@ describeEachBackend('energy_daily', (backend) => {
   });
 
   it('leaves the hours from the watermark on to the rollup, which adds them and moves the watermark', async () => {
-    const hourly = new EnergyHourlyRepository(database.db);
     const rollup = new EnergyDailyRepository(database.db);
     await sql`TRUNCATE energy_hourly`.execute(database.db);
     await sql`UPDATE energy_daily_watermark SET hour = ${H('20T00')}`.execute(database.db); // energy_daily is empty: consistent
-    await hourly.addIncrements([increment('W-1', H('19T23'), 2), increment('W-1', H('20T00'), 3), increment('W-1', H('20T01'), 4), increment('W-2', H('21T05'), 5)]);
+    await addIncrements([increment('W-1', H('19T23'), 2), increment('W-1', H('20T00'), 3), increment('W-1', H('20T01'), 4), increment('W-2', H('21T05'), 5)]);
     await compare();
     expect(await database.db.selectFrom('energy_daily').select(['vehicle_id', 'day', 'hours']).execute()).toEqual([{ vehicle_id: 'W-1', day: H('19T00'), hours: 1 }]);
 
@@ -86,7 +92,7 @@ describeEachBackend('energy_daily', (backend) => {
       { day: H('20T00'), hours: 1, samples: 3 },
     ]);
     // A write to an hour before the watermark (a late sample) reaches energy_daily at once; one after it does not.
-    await hourly.addIncrements([increment('W-1', H('20T00'), 10), increment('W-1', H('20T01'), 10)]);
+    await addIncrements([increment('W-1', H('20T00'), 10), increment('W-1', H('20T01'), 10)]);
     await compare();
     expect(await rollup.advanceWatermark(H('22T00'))).toEqual({ from: H('20T01'), to: H('22T00'), days: 2 });
     await compare();
@@ -102,7 +108,6 @@ describeEachBackend('energy_daily', (backend) => {
   });
 
   it('loses nothing when the rollup moves the watermark while batches write the hours it closes', async () => {
-    const hourly = new EnergyHourlyRepository(database.db);
     const rollup = new EnergyDailyRepository(database.db);
     await sql`TRUNCATE energy_hourly`.execute(database.db);
     await sql`UPDATE energy_daily_watermark SET hour = ${H('10T00')}`.execute(database.db);
@@ -111,11 +116,10 @@ describeEachBackend('energy_daily', (backend) => {
     // like an ingestion batch); meanwhile the rollup closes the hours one by one.
     const writers = Array.from({ length: 8 }, async (_, w) => {
       for (let round = 0; round < 12; round++) {
-        await database.db.transaction().execute(async (trx) => {
-          const repo = new EnergyHourlyRepository(trx);
-          await repo.addIncrements(hours.map((hour) => increment(`C-${w}`, hour, 1 + (round % 3))));
-          await repo.addIncrements([increment(`C-${w}`, hours[(round * 5 + w) % 24]!, 1)]);
-        });
+        await addIncrements(
+          hours.map((hour) => increment(`C-${w}`, hour, 1 + (round % 3))),
+          [increment(`C-${w}`, hours[(round * 5 + w) % 24]!, 1)],
+        );
       }
     });
     const closer = (async () => {
@@ -126,7 +130,10 @@ describeEachBackend('energy_daily', (backend) => {
     await compare();
     await rollup.advanceWatermark(H('11T00'));
     await compare();
-    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM energy_hourly`.execute(database.db);
+    const { rows } = await sql<{ n: number; samples: number }>`SELECT count(*)::int AS n, sum(samples)::int AS samples FROM energy_hourly`.execute(database.db);
     expect(rows[0]!.n).toBe(8 * 24);
+    // Each writer: 12 rounds of 24 hours × (1 + round % 3) samples, plus 1; the second list staged in the same
+    // transaction as the first adds only itself.
+    expect(rows[0]!.samples).toBe(8 * (24 * 24 + 12));
   });
 });

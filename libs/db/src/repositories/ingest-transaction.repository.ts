@@ -71,12 +71,18 @@ export class IngestTransactionRepository {
     const client = await pool.connect();
     let broken: Error | undefined;
     const b = bind(client);
+    // Tables staged into by this transaction: ON COMMIT DELETE ROWS empties them only at commit, so a second COPY
+    // into one of them in the same transaction empties it first (the statement after it reads the table whole).
+    const stagedNow = new Set<string>();
     const stage: StageInto = async (table, payload) => {
       if (!b.staged.has(table.name)) {
         await client.query(table.create);
         // Created inside this transaction, so a rollback drops it again: forgotten in the catch below.
         b.staged.add(table.name);
+      } else if (stagedNow.has(table.name)) {
+        await client.query(`TRUNCATE ${table.name}`);
       }
+      stagedNow.add(table.name);
       await copyIn(client, table.copy, payload);
     };
     try {
