@@ -46,14 +46,6 @@ export class DeadlineQueue {
     return this.entries.length - this.head;
   }
 
-  /** Stops the timer; pending expiries never run. */
-  close(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    this.entries = [];
-    this.head = 0;
-  }
-
   private sweep(): void {
     const t = this.now();
     while (this.head < this.entries.length) {

@@ -90,14 +90,12 @@ interface SqlClock {
 
 const sqlClock = (clock: ConnectivityClock): SqlClock => ({ now: clock.now.toISOString(), offlineAfterS: clock.offlineAfterS });
 
-/** The values of the fleet-status statement; which optional ones are given decides its text. */
 /** How many fleet-status statements (shape × page size) a repository prepares on each connection, at most. */
 const MAX_STATUS_STATEMENTS = 32;
 
-interface StatusParams {
+/** The values of the fleet-status statement; which optional ones are given decides its text. */
+interface StatusParams extends SqlClock {
   tenantId: string;
-  now: string;
-  offlineAfterS: number;
   type: string | undefined;
   bodyType: string | undefined;
   powertrain: string | undefined;
@@ -225,8 +223,7 @@ export class FleetQueryRepository {
   ): Promise<{ rows: FleetStatusRow[]; counts: Record<ConnectivityValue, number> }> {
     const params: StatusParams = {
       tenantId,
-      now: clock.now.toISOString(),
-      offlineAfterS: clock.offlineAfterS,
+      ...sqlClock(clock),
       type: filter.type,
       bodyType: filter.bodyType,
       powertrain: filter.powertrain,
