@@ -9,12 +9,13 @@ import type { EventTable } from './tables/event.table.js';
 import type { ServiceAccountTable } from './tables/service-account.table.js';
 import type { SpecfleetMetaTable } from './tables/specfleet-meta.table.js';
 import type { TelemetryTable } from './tables/telemetry.table.js';
-import type { TenantTable } from './tables/tenant.table.js';
+import type { TenantTable, TenantVehicleCountTable } from './tables/tenant.table.js';
 import type { VehicleStateTable } from './tables/vehicle-state.table.js';
 import type { VehicleTable } from './tables/vehicle.table.js';
 
 export interface DB {
   tenants: TenantTable;
+  tenant_vehicle_counts: TenantVehicleCountTable;
   api_keys: ApiKeyTable;
   vehicles: VehicleTable;
   service_accounts: ServiceAccountTable;

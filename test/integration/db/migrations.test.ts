@@ -18,6 +18,7 @@ const SPECFLEET_TABLES = [
   'service_accounts',
   'specfleet_meta',
   'telemetry',
+  'tenant_vehicle_counts',
   'tenants',
   'vehicle_state',
   'vehicles',

@@ -207,6 +207,7 @@ const EXPECTED_COLUMNS: Exact<Columns> = {
   specfleet_meta: cols<'specfleet_meta'>('key', 'value', 'updated_at'),
   telemetry: TELEMETRY_COLUMNS.map((c) => c.name).sort(),
   tenants: cols<'tenants'>('id', 'name', 'created_at'),
+  tenant_vehicle_counts: cols<'tenant_vehicle_counts'>('tenant_id', 'vehicles'),
   vehicle_state: cols<'vehicle_state'>(
     'vehicle_id', 'tenant_id', 'last_ts', 'last_seq', 'last_received_at', 'connected', 'connected_at', 'disconnected_at',
     'fw', 'state', 'lat', 'lon', 'speed_kmh', 'heading_deg', 'odometer_km', 'soc_pct', 'h2_mass_kg', 'fuel_level_pct',

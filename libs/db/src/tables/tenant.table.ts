@@ -11,3 +11,12 @@ export interface TenantTable {
 export type TenantRow = Selectable<TenantTable>;
 export type NewTenantRow = Insertable<TenantTable>;
 export type TenantRowUpdate = Updateable<TenantTable>;
+
+/**
+ * tenant_vehicle_counts: how many vehicles each tenant has, kept by triggers on vehicles (migration
+ * 2026_11_28_100000_tenant_vehicle_counts); read by the fleet-status counts instead of counting the registry.
+ */
+export interface TenantVehicleCountTable {
+  tenant_id: string;
+  vehicles: number;
+}
