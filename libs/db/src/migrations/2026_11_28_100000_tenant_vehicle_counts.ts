@@ -3,11 +3,11 @@
 //
 // Why: the fleet-status counts (online / stale / offline over the whole fleet) counted the tenant's vehicles and took
 // min/max(report_interval_s) with a scan of `vehicles` on every request. At 10,000 vehicles that scan was 2.2-2.5 ms
-// of a ~7.5 ms statement (measured with the statement timed alone, 400 runs). The registry changes rarely (provisioning),
-// the page is read on every dashboard refresh, so the count is kept where it changes: one row per tenant, adjusted
-// by statement-level triggers with transition tables (one UPDATE per statement, whatever its row count). The
-// adjustments are increments under the row's lock, so concurrent provisioning transactions add up correctly. min and
-// max come from the new index in two index probes, exact at any time without being maintained.
+// of a ~7.5 ms statement (measured with the statement timed alone, 400 runs). The registry changes rarely
+// (provisioning), the page is read on every dashboard refresh, so the count is kept where it changes: one row per
+// tenant, adjusted by statement-level triggers with transition tables (one statement per trigger event, whatever its
+// row count). The adjustments are increments under the row's lock, so concurrent provisioning transactions add up
+// correctly. min and max come from the new index in two index probes, exact at any time without being maintained.
 //
 // Frozen in time: imports nothing from the app, takes Kysely<any>, raw SQL only.
 import { type Kysely, sql } from 'kysely';

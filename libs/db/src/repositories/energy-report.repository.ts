@@ -253,15 +253,15 @@ export class EnergyReportRepository {
 /**
  * Increases from raw rows for pairs whose later sample lies in one of the intervals, times the interval's sign: the
  * samples inside each interval and those of a short lookback before its start (the last of them is a vehicle's
- * predecessor), chained with lag() in (ts, seq) order; one row per sample inside (sg = the sign). Returns the CTEs (they go in the
- * statement's WITH), the SELECT of the increases, and the count of vehicles whose predecessor was not looked for far
- * enough back (unresolved).
+ * predecessor), chained with lag() in (ts, seq) order; one row per sample inside (sg = the sign). Returns the CTEs
+ * (they go in the statement's WITH), the SELECT of the increases, and the count of vehicles whose predecessor was not
+ * looked for far enough back (unresolved).
  *
  * The sample before an interval is found in the same scan as the samples inside: it starts PREDECESSOR_LOOKBACK
  * before the interval (one scan of the chunk instead of two: ~9 ms of a 113 ms report at 1,000 vehicles, EXPLAIN
  * ANALYZE; an interval in the future costs one empty scan); a vehicle with samples inside but none in the lookback
- * is looked up through the primary key, first within PREDECESSOR_HORIZON: a lookup of telemetry before
- * a time with no lower bound makes TimescaleDB plan a scan of every chunk before it — 12 ms of planning per report on
+ * is looked up through the primary key, first within PREDECESSOR_HORIZON: a lookup of telemetry before a time with
+ * no lower bound makes TimescaleDB plan a scan of every chunk before it — 12 ms of planning per report on
  * 121 chunks (30 days of 6-hour chunks), for a lookup that is rarely executed. A vehicle without a sample in that
  * horizon (first samples ever, or back after a longer gap) counts as unresolved, and run() computes the report again
  * with the unbounded lookup. One lookup per vehicle for every report (instead of the lookback scan) cost 20–35 µs on
@@ -275,8 +275,9 @@ function rawIncreases(
   const counters = (alias: string) => sql.join(ENERGY_COUNTERS.map((c) => sql.ref(`${alias}.${c.counter}`)));
   // Same arithmetic as stepIncrease(): elapsed hours = milliseconds / 3 600 000 in double precision, computed once
   // per pair. The milliseconds come from date_part (double) rounded, exact for the millisecond timestamps ingestion
-  // stores: extract() computes in numeric, 5.1 against 1.5 ms per 7,000 pairs (measured in psql); each counter's step `later − earlier` once per pair. The earlier sample's counters come from one lag()
-  // of an array (prev[1..9]) rather than nine lag() calls: ~8 % of the raw part's time.
+  // stores: extract() computes in numeric, 5.1 against 1.5 ms per 7,000 pairs (measured in psql). Each counter's step
+  // `later − earlier` once per pair. The earlier sample's counters come from one lag() of an array (prev[1..9])
+  // rather than nine lag() calls: ~8 % of the raw part's time.
   const prev = sql`lag(ARRAY[${sql.join(ENERGY_COUNTERS.map((c) => sql.ref(c.counter)))}]) OVER w AS prev`;
   const steps = sql.join(
     ENERGY_COUNTERS.map((c, k) => {

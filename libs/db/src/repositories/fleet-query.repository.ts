@@ -356,7 +356,8 @@ export class FleetQueryRepository {
   /**
    * connectivityCounts when no registry column is filtered on: the same rule without joining every vehicle_state row
    * to its vehicle. That hash join was ~90 % of the counts' time and grows with the fleet (10,000 vehicles: 12-20 ms
-   * on a loaded 2-core machine, against a 10 ms budget for the whole request). Instead, one scan of vehicle_state and three lookups:
+   * on a loaded 2-core machine, against a 10 ms budget for the whole request). Instead, one scan of vehicle_state
+   * and three lookups:
    * - the registry: how many vehicles (tenant_vehicle_counts, kept by triggers on vehicles: counting them here was
    *   2.2-2.5 ms per request at 10,000 vehicles) and the smallest and largest report interval (two probes of the
    *   index on vehicles (tenant_id, report_interval_s));
