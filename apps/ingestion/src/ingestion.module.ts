@@ -27,6 +27,11 @@ export function pipelineOptionsFrom(config: Config) {
   };
 }
 
+/** Days each table is kept (RETENTION_*_DAYS), for the retention job of either mode. */
+export function retentionDaysFrom(config: Config) {
+  return { telemetry: config.RETENTION_TELEMETRY_DAYS, events: config.RETENTION_EVENTS_DAYS, dead_letters: config.RETENTION_DEAD_LETTERS_DAYS };
+}
+
 @Injectable()
 class IngestionLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
@@ -84,10 +89,7 @@ export class IngestionModule {
         {
           provide: RetentionService,
           useFactory: (h: Database) =>
-            new RetentionService(h.db, {
-              days: { telemetry: config.RETENTION_TELEMETRY_DAYS, events: config.RETENTION_EVENTS_DAYS, dead_letters: config.RETENTION_DEAD_LETTERS_DAYS },
-              logger,
-            }),
+            new RetentionService(h.db, { days: retentionDaysFrom(config), logger }),
           inject: [DATABASE_HANDLE],
         },
         { provide: EnergyRollupService, useFactory: (h: Database) => new EnergyRollupService(h.db, { logger }), inject: [DATABASE_HANDLE] },

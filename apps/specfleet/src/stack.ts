@@ -15,10 +15,11 @@ import { BrokerModule } from '../../broker/src/broker.module.js';
 import { BrokerService } from '../../broker/src/broker.service.js';
 import { RegistryCredentialStore } from '../../broker/src/credentials/registry-credential-store.js';
 import type { ConnectivitySink, IngestSink } from '../../broker/src/ports.js';
-import { pipelineOptionsFrom } from '../../ingestion/src/ingestion.module.js';
+import { pipelineOptionsFrom, retentionDaysFrom } from '../../ingestion/src/ingestion.module.js';
 import { EnergyRollupService } from '../../ingestion/src/energy/energy-rollup.service.js';
 import { IngestionPipeline } from '../../ingestion/src/pipeline/ingestion-pipeline.js';
 import { IngestionMetrics } from '../../ingestion/src/pipeline/ingestion.metrics.js';
+import { RetentionService } from '../../ingestion/src/retention/retention.service.js';
 import { QueryMetrics } from '../../query/src/metrics/metrics.js';
 import { createQueryApp } from '../../query/src/query.app.js';
 import { queryOptionsFromConfig } from '../../query/src/query.config.js';
@@ -64,10 +65,13 @@ export async function startStack({ config, databaseUrl, logger }: StackOptions):
       logger: logger.child({ component: 'ingestion' }),
     });
     cleanups.push(() => pipeline.close());
-    // energy_daily's rollup (embedded mode has no ingestion worker to run it).
+    // energy_daily's rollup and the retention job (embedded mode has no ingestion worker to run them).
     const rollup = new EnergyRollupService(database.db, { logger: logger.child({ component: 'energy-rollup' }) });
     rollup.start();
     cleanups.push(() => rollup.stop());
+    const retention = new RetentionService(database.db, { days: retentionDaysFrom(config), logger: logger.child({ component: 'retention' }) });
+    retention.start();
+    cleanups.push(() => retention.stop());
 
     const ingest: IngestSink = { ingest: (message) => pipeline.ingest(message) };
     // Connect and disconnect travel the pipeline's status path, so they are ordered with the vehicle's own retained
