@@ -6,8 +6,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CompiledQuery, type Kysely, sql } from 'kysely';
 import { DATABASE, type DB } from '../database.js';
+import { ENERGY_HOURLY_COUNTERS } from './energy-hourly.repository.js';
 
-const SUMS = ['distance_km', 'traction_kwh', 'body_kwh', 'regen_kwh', 'charged_kwh', 'h2_kg', 'fuel_l', 'engine_hours', 'body_hours', 'samples'] as const;
+/** What a day sums from its hours: every increase column of energy_hourly and the samples behind them. */
+const SUMS = [...ENERGY_HOURLY_COUNTERS.map(([column]) => column), 'samples'];
 
 export interface WatermarkAdvance {
   /** The watermark before and after (equal when there was nothing to add). */
