@@ -9,6 +9,7 @@ export interface WindowProfiler {
 }
 
 export async function profileWindow(name: string): Promise<WindowProfiler> {
+  if (process.argv.includes('--heap-profile')) return heapWindow(name);
   if (!process.argv.includes('--profile')) return { stop: async () => undefined };
   const session = new Session();
   session.connect();
@@ -19,11 +20,30 @@ export async function profileWindow(name: string): Promise<WindowProfiler> {
     async stop() {
       const { profile } = await session.post('Profiler.stop');
       session.disconnect();
-      const dir = fileURLToPath(new URL('../../results/profiles/', import.meta.url));
-      mkdirSync(dir, { recursive: true });
-      const file = `${dir}${name}.cpuprofile`;
-      writeFileSync(file, JSON.stringify(profile));
-      return file;
+      return write(`${name}.cpuprofile`, profile);
     },
   };
+}
+
+/** --heap-profile: V8's sampling heap profiler (allocations by call site) over the same window. */
+async function heapWindow(name: string): Promise<WindowProfiler> {
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return {
+    async stop() {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      session.disconnect();
+      return write(`${name}.heapprofile`, profile);
+    },
+  };
+}
+
+function write(fileName: string, profile: unknown): string {
+  const dir = fileURLToPath(new URL('../../results/profiles/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const file = `${dir}${fileName}`;
+  writeFileSync(file, JSON.stringify(profile));
+  return file;
 }

@@ -6,9 +6,11 @@
 //   5 ms on its own connection (≈200 small queries/s, a small fraction of the write load), so its resolution is the
 //   poll interval plus one query.
 // Latency counts from the time a message was due (open-loop schedule), so a slow broker cannot hide queueing.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { RateReport, LoadVehicle } from '../children/mqtt-load.js';
 import { startLoadGenerator } from '../lib/children.js';
 import { benchFleet, sampleTemplates, seedRegistry, vehicleSecret } from '../lib/fleet.js';
+import { profileWindow } from '../lib/profiler.js';
 import { fmtMs, type Scenario } from '../lib/scenario.js';
 import { pipelineStats, startBenchStack } from '../lib/stack.js';
 import { cpuPercent, fmtInt, machineCpu, nowMs, percentile, procSample, round, sleep } from '../lib/util.js';
@@ -36,6 +38,8 @@ export const latencyScenario: Scenario = {
     let polls = 0;
     let cpu: { stack: number; generator: number; machine: number };
     let batches: Awaited<ReturnType<typeof pipelineStats>>;
+    // How late the process's event loop ran a 1 ms timer: every round trip to the database waits behind that too.
+    let loopDelay: { p50_ms: number; p99_ms: number; max_ms: number };
     try {
       progress.done(`latency: ${fmtInt(rate)} msg/s from ${vehicles} vehicles for ${durationMs / 1000} s (first ${warmupMs / 1000} s not measured)`);
       const gen = startLoadGenerator(
@@ -46,6 +50,9 @@ export const latencyScenario: Scenario = {
       const s0 = procSample(process.pid);
       const g0 = procSample(gen.pid);
       const m0 = machineCpu();
+      const profiler = await profileWindow('latency-specfleet');
+      const eld = monitorEventLoopDelay({ resolution: 1 });
+      eld.enable();
       // The poller: runs until the generator reports, bounded by the run time plus the drain.
       let polling = true;
       const lastSeen = new Map<string, number>(probeIds.map((id) => [id, 0]));
@@ -75,6 +82,9 @@ export const latencyScenario: Scenario = {
       polling = false;
       await poller;
       const s1 = procSample(process.pid);
+      await profiler.stop();
+      eld.disable();
+      loopDelay = { p50_ms: round(eld.percentile(50) / 1e6, 1), p99_ms: round(eld.percentile(99) / 1e6, 1), max_ms: round(eld.max / 1e6, 1) };
       let generatorPct = 0;
       try {
         generatorPct = cpuPercent(g0, procSample(gen.pid));
@@ -108,6 +118,7 @@ export const latencyScenario: Scenario = {
       `p50/p99 = publish (scheduled) → PUBACK over ${fmtInt(report.ackMs.length)} messages after the warm-up; the PUBACK follows the COMMIT that updates vehicle_state, so it bounds visibility from above`,
       `poller check: ${fmtInt(visible.length)} of ${fmtInt(probeMessages)} probe messages seen in vehicle_state by a ${pollMs} ms poller (${fmtInt(polls)} polls): p50 ${fmtMs(v50)}, p99 ${fmtMs(v99)}`,
       `pipeline: ${fmtInt(batches.batches)} batches, ${batches.avg_batch_samples} samples and ${batches.avg_commit_ms} ms per commit on average`,
+      `event-loop delay of the specfleet process (1 ms timer): p50 ${loopDelay.p50_ms} ms, p99 ${loopDelay.p99_ms} ms, max ${loopDelay.max_ms} ms`,
       `CPU during the run (% of one core): specfleet ${round(cpu.stack, 0)} %, generator ${round(cpu.generator, 0)} %, machine ${round(cpu.machine, 0)} % of both cores`,
     ];
     return {
@@ -125,6 +136,7 @@ export const latencyScenario: Scenario = {
         acked: report.acked,
         cpu: { specfleet_process_pct: round(cpu.stack, 0), generator_pct: round(cpu.generator, 0), machine_pct: round(cpu.machine, 0) },
         pipeline: batches,
+        event_loop_delay: loopDelay,
         targets: { p99_ms_at_10000_msgs_per_s: 100 },
       },
       table: [

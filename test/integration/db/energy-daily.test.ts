@@ -26,7 +26,7 @@ describeEachBackend('energy_daily', (backend) => {
   /** Increments as ingestion writes them: staged by COPY in an ingestion transaction, each list its own statement. */
   async function addIncrements(...lists: EnergyIncrement[][]): Promise<void> {
     await new IngestTransactionRepository(database.db).run([], async (tx) => {
-      for (const rows of lists) await new EnergyHourlyRepository(tx.db).addIncrements(rows, tx.stage);
+      for (const rows of lists) new EnergyHourlyRepository(tx.db).addIncrements(rows, tx.queue);
     });
   }
 

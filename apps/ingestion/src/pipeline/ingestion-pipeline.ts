@@ -401,15 +401,16 @@ export class IngestionPipeline implements IngestSink {
     const turn = this.takeTurn(batchVehicles);
     let outcome;
     try {
-      outcome = await this.transactions.run(copy ? telemetry : [], async (tx) => {
+      const done = await this.transactions.run(copy ? telemetry : [], async (tx) => {
         ensured.length = 0; // a retry of the transaction starts over
         const trx = tx.db;
-        const tel = copy ? tx.telemetry : await new TelemetryRepository(trx).insertBatch(telemetry);
+        const tel = copy ? undefined : await new TelemetryRepository(trx).insertBatch(telemetry);
         const ev = await new EventsRepository(trx).insertBatch(events);
         if (deadLetters.length > 0) await new DeadLetterRepository(trx).insert(deadLetters);
         const recomputed = await this.updateDerived(tx, telemetry, events, [...statusByVehicle.values()], ensured, turn);
         return { tel, ev, recomputed };
       });
+      outcome = { ...done.result, tel: done.result.tel ?? done.telemetry };
     } finally {
       turn.done();
     }
@@ -448,7 +449,7 @@ export class IngestionPipeline implements IngestSink {
     // Before the INSERT of missing rows too: an earlier batch's INSERT must not wait on this one's uncommitted rows.
     await turn.wait();
     const ensure = vehicles.filter((v) => !this.knownState.has(v));
-    await stateRepo.ensure(ensure);
+    stateRepo.ensure(ensure, tx.queue);
 
     // Vehicles whose alarm/DTC events need the stored alarm state merged here (applyAlarmEvents); for the others the
     // newest sample's DTC list, if any, is applied by the snapshot statement itself.
@@ -461,7 +462,7 @@ export class IngestionPipeline implements IngestSink {
       const newest = rows[rows.length - 1]!;
       snapshots.push(toSnapshot(newest, alarmSet.has(vehicleId) || newest.dtc == null ? null : [...new Set(newest.dtc as string[])].sort()));
     }
-    const states = await stateRepo.lockAndAdvance(vehicles, snapshots, alarmVehicles, tx.stage);
+    const states = await stateRepo.lockAndAdvance(vehicles, snapshots, alarmVehicles, tx.queue);
     turn.done();
     // Remembered only once this transaction has committed (see writeBatch): a concurrent batch that skipped the
     // INSERT would not see the uncommitted row, find nothing to lock, and race this one.
@@ -516,13 +517,14 @@ export class IngestionPipeline implements IngestSink {
 
     // Without a vehicle_state row there is no row lock to order concurrent batches of the vehicle (see the lock
     // above): those serialise on one advisory lock, or two recomputations could each miss the other's rows.
-    if (unregistered) await stateRepo.lockUnregistered();
+    if (unregistered) stateRepo.lockUnregistered(tx.queue);
 
+    // Queued: they go to the database with the recomputation if there is one, else with the COMMIT.
     const energy = new EnergyHourlyRepository(trx);
-    await energy.addIncrements([...increments.values()], tx.stage);
+    energy.addIncrements([...increments.values()], tx.queue);
     const recomputed = await energy.recomputeAround(recompute, STEP_LIMIT_ARRAYS);
-    await stateRepo.applyAlarms(alarmUpdates);
-    await stateRepo.applyStatus(statuses);
+    stateRepo.applyAlarms(alarmUpdates, tx.queue);
+    stateRepo.applyStatus(statuses, tx.queue);
     return recomputed;
   }
 

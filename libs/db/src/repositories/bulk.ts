@@ -86,8 +86,17 @@ export interface StagingTable {
   readonly copy: string;
 }
 
-/** COPY (FORMAT binary) into a staging table of the transaction's connection, creating it on first use. */
-export type StageInto = (table: StagingTable, payload: Buffer) => Promise<void>;
+/**
+ * The statements of an ingestion transaction whose answers nobody waits for (ingest-transaction.repository.ts):
+ * queued, they travel to the database with the next statement that needs its answer (or the COMMIT), in one round
+ * trip, in the order given. An error in one of them fails that round trip, and so the transaction.
+ */
+export interface StatementQueue {
+  /** A statement whose result is not read. `params` are written into the SQL as literals ($1, $2, …). */
+  add(sql: string, params?: readonly unknown[]): void;
+  /** COPY (FORMAT binary) of `payload` into a staging table of the transaction's connection, created on first use. */
+  stage(table: StagingTable, payload: Buffer): void;
+}
 
 export function stagingTable<K extends string>(name: string, columns: ReadonlyArray<BulkColumn<K>>): StagingTable {
   return {

@@ -4,7 +4,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CompiledQuery, type Kysely } from 'kysely';
 import { DATABASE, type DB } from '../database.js';
-import { type BulkColumn, type StageInto, stagingTable } from './bulk.js';
+import { type BulkColumn, type StatementQueue, stagingTable } from './bulk.js';
 import { compileBinaryCopy } from './copy-binary.js';
 
 /** energy_hourly's increase columns and the telemetry counter each is computed from, in parameter order. */
@@ -131,13 +131,13 @@ export class EnergyHourlyRepository {
 
   /**
    * Adds pre-aggregated increases (one entry per vehicle and hour). They travel by one binary COPY into a staging
-   * table of the transaction's connection (`stage`, from IngestTransaction) instead of 12 unnest arrays: less parsing
-   * in PostgreSQL and in Node.
+   * table of the transaction's connection instead of 12 unnest arrays: less parsing in PostgreSQL and in Node. Both
+   * the COPY and the statement are queued on `queue` (from IngestTransaction) and run with its next round trip.
    */
-  async addIncrements(rows: readonly EnergyIncrement[], stage: StageInto): Promise<void> {
+  addIncrements(rows: readonly EnergyIncrement[], queue: StatementQueue): void {
     if (rows.length === 0) return;
-    await stage(INCREMENT_STAGE, incrementCopy(rows));
-    await this.db.executeQuery(CompiledQuery.raw(ADD, []));
+    queue.stage(INCREMENT_STAGE, incrementCopy(rows));
+    queue.add(ADD);
   }
 
   /**

@@ -7,7 +7,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CompiledQuery, type Kysely } from 'kysely';
 import { DATABASE, type DB } from '../database.js';
 import type { ActiveAlarms } from '../tables/vehicle-state.table.js';
-import { type BulkColumn, type StageInto, stagingTable, textArrayLiteral } from './bulk.js';
+import { type BulkColumn, type StatementQueue, stagingTable, textArrayLiteral } from './bulk.js';
 import { compileBinaryCopy } from './copy-binary.js';
 
 /** The counter columns of the newest stored sample, exactly as stored (null = absent from that sample). */
@@ -227,30 +227,33 @@ export class VehicleStateRepository {
   /** Construct with a Transaction: the locks taken by lockAndAdvance last until it commits. */
   constructor(@Inject(DATABASE) private readonly db: Kysely<DB>) {}
 
-  /** Creates the missing vehicle_state rows of the registered vehicles among `vehicleIds` (no-op for the others). */
-  async ensure(vehicleIds: readonly string[]): Promise<void> {
+  /**
+   * Queues the INSERT of the missing vehicle_state rows of the registered vehicles among `vehicleIds` (no-op for the
+   * others); it runs with the transaction's next round trip.
+   */
+  ensure(vehicleIds: readonly string[], queue: StatementQueue): void {
     if (vehicleIds.length === 0) return;
-    await this.db.executeQuery(CompiledQuery.raw(ENSURE, [[...vehicleIds].sort()]));
+    queue.add(ENSURE, [textArrayLiteral([...vehicleIds].sort())]);
   }
 
   /**
    * Locks the rows of `vehicleIds` (in id order) until commit, returns their state as it was before, and moves each
    * snapshot of `snapshots` forward (never back). Alarm state is read only for `alarmVehicleIds` (empty for the
    * others). Vehicles without a vehicle_state row are absent from the result. The snapshots travel by one binary
-   * COPY into a staging table of the transaction's connection (`stage`, from IngestTransaction), then one statement
-   * locks, reads and moves.
+   * COPY into a staging table of the transaction's connection (queued on `queue`, from IngestTransaction), then one
+   * statement locks, reads and moves: one round trip with whatever else was queued.
    */
   async lockAndAdvance(
     vehicleIds: readonly string[],
     snapshots: readonly SnapshotUpdate[],
     alarmVehicleIds: readonly string[],
-    stage: StageInto,
+    queue: StatementQueue,
   ): Promise<Map<string, LockedVehicleState>> {
     const out = new Map<string, LockedVehicleState>();
     if (vehicleIds.length === 0) return out;
     const params: unknown[] = [textArrayLiteral(vehicleIds), textArrayLiteral(alarmVehicleIds)];
     // A batch of events or status messages only has nothing to move: lock and read, no COPY.
-    if (snapshots.length > 0) await stage(SNAPSHOT_STAGE, snapshotCopy(snapshots));
+    if (snapshots.length > 0) queue.stage(SNAPSHOT_STAGE, snapshotCopy(snapshots));
     const result = await this.db.executeQuery<LockRow>(CompiledQuery.raw(snapshots.length > 0 ? ADVANCE : LOCK, params));
     for (const r of result.rows) {
       const lastCounters = {} as LastCounters;
@@ -270,34 +273,32 @@ export class VehicleStateRepository {
 
   /**
    * Serialises, until commit, the batches that write telemetry of vehicles without a vehicle_state row, so their
-   * energy recomputations see each other's rows. Take it after lockAndAdvance (lock order: rows, then this).
+   * energy recomputations see each other's rows. Queue it after lockAndAdvance (lock order: rows, then this).
    */
-  async lockUnregistered(): Promise<void> {
-    await this.db.executeQuery(CompiledQuery.raw(LOCK_UNREGISTERED, []));
+  lockUnregistered(queue: StatementQueue): void {
+    queue.add(LOCK_UNREGISTERED);
   }
 
-  async applyAlarms(updates: readonly AlarmStateUpdate[]): Promise<void> {
+  /** Queues the new alarm state of the vehicles in `updates`. */
+  applyAlarms(updates: readonly AlarmStateUpdate[], queue: StatementQueue): void {
     if (updates.length === 0) return;
-    await this.db.executeQuery(
-      CompiledQuery.raw(ALARMS, [
-        updates.map((u) => u.vehicleId),
-        updates.map((u) => JSON.stringify(u.activeAlarms)),
-        updates.map((u) => u.alarmMaxLevel),
-        updates.map((u) => textArrayLiteral(u.activeDtcs)),
-        updates.map((u) => JSON.stringify(u.alarmChanged)),
-      ]),
-    );
+    queue.add(ALARMS, [
+      updates.map((u) => u.vehicleId),
+      updates.map((u) => JSON.stringify(u.activeAlarms)),
+      updates.map((u) => u.alarmMaxLevel),
+      updates.map((u) => textArrayLiteral(u.activeDtcs)),
+      updates.map((u) => JSON.stringify(u.alarmChanged)),
+    ]);
   }
 
-  async applyStatus(updates: readonly StatusUpdate[]): Promise<void> {
+  /** Queues the connection status updates. */
+  applyStatus(updates: readonly StatusUpdate[], queue: StatementQueue): void {
     if (updates.length === 0) return;
-    await this.db.executeQuery(
-      CompiledQuery.raw(STATUS, [
-        updates.map((u) => u.vehicleId),
-        updates.map((u) => u.online),
-        updates.map((u) => u.fw),
-        updates.map((u) => u.at.toISOString()),
-      ]),
-    );
+    queue.add(STATUS, [
+      updates.map((u) => u.vehicleId),
+      updates.map((u) => u.online),
+      updates.map((u) => u.fw),
+      updates.map((u) => u.at.toISOString()),
+    ]);
   }
 }
