@@ -5,7 +5,7 @@
 import type pg from 'pg';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { IngestTransactionRepository, poolOf } from '../../../libs/db/src/index.js';
+import { EnergyHourlyRepository, IngestTransactionRepository, poolOf } from '../../../libs/db/src/index.js';
 import { createTestDatabase, describeEachBackend, type TestDatabase } from '../../setup/database.js';
 import { telemetryRow as row } from './helpers.js';
 
@@ -39,6 +39,7 @@ describeEachBackend('ingest transaction round trips', (backend) => {
   beforeEach(async () => {
     await sql`TRUNCATE queued_steps`.execute(database.db);
     await sql`DELETE FROM telemetry`.execute(database.db);
+    await sql`DELETE FROM energy_hourly`.execute(database.db);
     roundTrips = 0;
   });
 
@@ -103,6 +104,33 @@ describeEachBackend('ingest transaction round trips', (backend) => {
     await repo.run([telemetryRow('SZ-SAN-0001', 8)], async (tx) => tx.queue.add('INSERT INTO queued_steps VALUES (1, $1)', ['after']));
     expect(await telemetryCount()).toBe(1);
     expect(await notes()).toEqual(['after']);
+  });
+
+  it('an error before a COPY in the same round trip: the COPY data written behind the query is dropped and the connection stays usable', async () => {
+    const hour = new Date('2026-11-26T08:00:00Z');
+    const increment = { vehicleId: 'SZ-SAN-0001', hour, samples: 1, distance_km: 1, traction_kwh: 1, body_kwh: 0, regen_kwh: 0, charged_kwh: 0, h2_kg: 0, fuel_l: 0, engine_hours: 0, body_hours: 0 };
+    const backend = async (tx: { db: typeof database.db }): Promise<number> =>
+      (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(tx.db)).rows[0]!.pid;
+    let failedOn = 0;
+    await expect(
+      repo.run([], async (tx) => {
+        failedOn = await backend(tx);
+        tx.queue.add('SELECT 1 / $1::int', [0]);
+        new EnergyHourlyRepository(tx.db).addIncrements([increment], tx.queue);
+      }),
+    ).rejects.toMatchObject({ code: '22012' });
+    const usedAfter = new Set<number>();
+    for (let i = 0; i < 3; i++) {
+      await repo.run([telemetryRow('SZ-SAN-0001', 20 + i)], async (tx) => {
+        usedAfter.add(await backend(tx));
+        new EnergyHourlyRepository(tx.db).addIncrements([increment], tx.queue);
+      });
+    }
+    // The pool hands back the connection released last: the one whose round trip failed.
+    expect(usedAfter).toEqual(new Set([failedOn]));
+    expect(await telemetryCount()).toBe(3);
+    const { rows } = await sql<{ samples: number }>`SELECT samples FROM energy_hourly WHERE vehicle_id = 'SZ-SAN-0001' AND hour = ${hour}`.execute(database.db);
+    expect(rows).toEqual([{ samples: 3 }]);
   });
 
   it('a body that throws before anything was sent leaves nothing behind', async () => {
