@@ -88,18 +88,23 @@ function traceSql(stack: Stack): void {
       const first = args[0] as string | { text?: string } | undefined;
       const text = (typeof first === 'string' ? first : (first?.text ?? 'COPY/stream')).replace(/\s+/g, ' ').trim().slice(0, 70);
       const t0 = performance.now();
-      const result = original(...args);
-      if (result && typeof (result as Promise<unknown>).then === 'function') {
-        (result as Promise<unknown>).then(
-          () => {
-            const e = sqlTrace.get(text) ?? [0, 0];
-            e[0]++;
-            e[1] += performance.now() - t0;
-            sqlTrace.set(text, e);
-          },
-          () => undefined,
-        );
+      const record = (): void => {
+        const e = sqlTrace.get(text) ?? [0, 0];
+        e[0]++;
+        e[1] += performance.now() - t0;
+        sqlTrace.set(text, e);
+      };
+      // A Submittable with its callback (the ingestion transaction's merged round trips): time it through that.
+      const submittable = first as { submit?: unknown; callback?: (...a: unknown[]) => void } | undefined;
+      if (typeof submittable?.submit === 'function' && typeof submittable.callback === 'function') {
+        const callback = submittable.callback;
+        submittable.callback = (...a: unknown[]) => {
+          record();
+          callback(...a);
+        };
       }
+      const result = original(...args);
+      if (result && typeof (result as Promise<unknown>).then === 'function') (result as Promise<unknown>).then(record, () => undefined);
       return result;
     };
   });
