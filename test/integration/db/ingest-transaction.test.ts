@@ -51,7 +51,7 @@ describeEachBackend('ingest transaction round trips', (backend) => {
   it('sends BEGIN, the telemetry COPY and queued statements with the next query, and the rest with COMMIT: two round trips', async () => {
     const rows = [telemetryRow('SZ-SAN-0001', 1), telemetryRow('SZ-SAN-0001', 2)];
     const done = await repo.run(rows, async (tx) => {
-      tx.queue.add('INSERT INTO queued_steps VALUES ($1, $2)', [1, 'first']);
+      tx.queue.add('INSERT INTO queued_steps VALUES ($1, $2) -- a statement may end in a comment', [1, 'first']);
       // Sees the queued INSERT and the COPY: they ran before it, in the same transaction.
       const seen = await sql<{ steps: number; samples: number }>`
         SELECT (SELECT count(*) FROM queued_steps) AS steps, (SELECT count(*) FROM telemetry) AS samples`.execute(tx.db);

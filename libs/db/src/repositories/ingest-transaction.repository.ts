@@ -105,7 +105,8 @@ class StepsQuery extends PgQueryClass {
     private readonly steps: readonly Step[],
     callback: (err: Error | null, result: pg.QueryResult | pg.QueryResult[]) => void,
   ) {
-    super({ text: steps.map((s) => s.sql).join(';\n') });
+    // The `;` on a line of its own: a statement that ends in a -- comment cannot swallow it.
+    super({ text: steps.map((s) => s.sql).join('\n;\n') });
     this.callback = callback;
   }
 
