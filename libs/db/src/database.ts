@@ -3,7 +3,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { ApiKeyTable } from './tables/api-key.table.js';
 import type { DeadLetterTable } from './tables/dead-letter.table.js';
-import type { EnergyDailyTable, EnergyDailyWatermarkTable } from './tables/energy-daily.table.js';
+import type { EnergyDailyTable, EnergyDailyWatermarkTable, EnergyMonthlyTable } from './tables/energy-daily.table.js';
 import type { EnergyHourlyTable } from './tables/energy-hourly.table.js';
 import type { EventTable } from './tables/event.table.js';
 import type { ServiceAccountTable } from './tables/service-account.table.js';
@@ -25,6 +25,7 @@ export interface DB {
   energy_hourly: EnergyHourlyTable;
   energy_daily: EnergyDailyTable;
   energy_daily_watermark: EnergyDailyWatermarkTable;
+  energy_monthly: EnergyMonthlyTable;
   dead_letters: DeadLetterTable;
   specfleet_meta: SpecfleetMetaTable;
 }

@@ -1,7 +1,8 @@
 // energy_daily follows energy_hourly whatever writes it: inserts, ingestion's upserts (increments and recomputations),
 // plain updates (a key moved to another day included), deletes and TRUNCATE leave every day equal to the sum of its
 // hourly rows before the watermark, with a row (hours > 0) exactly for the days that have such rows; the rollup
-// (advanceWatermark) adds the hours it closes, also while ingestion writes.
+// (advanceWatermark) adds the hours it closes, also while ingestion writes. energy_monthly follows energy_daily the
+// same way, through all of it: every comparison checks both.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EnergyDailyRepository, EnergyHourlyRepository, type EnergyIncrement, IngestTransactionRepository } from '../../../libs/db/src/index.js';
@@ -45,6 +46,19 @@ describeEachBackend('energy_daily', (backend) => {
     daily.forEach((d, i) => {
       for (const c of SUMS) expect(d[c], `${d.vehicle_id} ${(d.day as Date).toISOString()} ${c}`).toBeCloseTo(expected[i]![c] as number, 9);
     });
+    // energy_monthly follows energy_daily (migration 2026_11_29_100000): a row (hours > 0) exactly for the months
+    // with hours, each the sum of its days.
+    const { rows: monthly } = await sql<Record<string, unknown>>`
+      SELECT vehicle_id, month, hours, ${sql.raw(cols)} FROM energy_monthly WHERE hours > 0 ORDER BY 1, 2`.execute(database.db);
+    const { rows: months } = await sql<Record<string, unknown>>`
+      SELECT vehicle_id, date_trunc('month', day, 'UTC') AS month, sum(hours)::int AS hours, ${sql.raw(SUMS.map((c) => `sum(${c})::float8 AS ${c}`).join(', '))}
+      FROM energy_daily GROUP BY 1, 2 HAVING sum(hours) > 0 ORDER BY 1, 2`.execute(database.db);
+    expect(monthly.map((m) => [m.vehicle_id, (m.month as Date).toISOString(), m.hours])).toEqual(
+      months.map((m) => [m.vehicle_id, (m.month as Date).toISOString(), m.hours]),
+    );
+    monthly.forEach((m, i) => {
+      for (const c of SUMS) expect(m[c], `${m.vehicle_id} ${(m.month as Date).toISOString()} ${c}`).toBeCloseTo(months[i]![c] as number, 9);
+    });
   }
 
   it('sums the hours of each UTC day through every kind of write', async () => {
@@ -69,6 +83,13 @@ describeEachBackend('energy_daily', (backend) => {
     expect(await database.db.selectFrom('energy_daily').select(['day', 'hours', 'traction_kwh']).where('vehicle_id', '=', 'D-2').orderBy('day').execute()).toEqual([
       { day: H('19T00'), hours: 1, traction_kwh: 9 * 2.25 },
       { day: H('21T00'), hours: 0, traction_kwh: 0 },
+    ]);
+    // Across a month boundary: October's row gains the hour, November's loses it.
+    await sql`UPDATE energy_hourly SET hour = ${new Date('2026-10-31T23:00:00Z')} WHERE vehicle_id = 'D-2'`.execute(database.db);
+    await compare();
+    expect(await database.db.selectFrom('energy_monthly').select(['month', 'hours']).where('vehicle_id', '=', 'D-2').orderBy('month').execute()).toEqual([
+      { month: new Date('2026-10-01T00:00:00Z'), hours: 1 },
+      { month: new Date('2026-11-01T00:00:00Z'), hours: 0 },
     ]);
     await sql`DELETE FROM energy_hourly WHERE vehicle_id = 'D-1' AND hour >= ${H('21T00')}`.execute(database.db);
     await compare(); // D-1's 21st has no hours left: no row

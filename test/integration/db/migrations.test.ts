@@ -14,6 +14,7 @@ const SPECFLEET_TABLES = [
   'energy_daily',
   'energy_daily_watermark',
   'energy_hourly',
+  'energy_monthly',
   'events',
   'service_accounts',
   'specfleet_meta',

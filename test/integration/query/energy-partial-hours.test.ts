@@ -3,11 +3,12 @@
 // hour with later samples in it and without, a counter reset and an implausible jump right at the boundary, a gap
 // across it, a vehicle whose first sample ever lies in the subtracted part, one back after a gap longer than the
 // bounded predecessor lookup, and the plan of a range ending now (the part after `to` empty). energy_hourly holds
-// what ingestion's reference rule gives (with the samples of each hour), energy_daily follows it through its triggers.
+// what ingestion's reference rule gives (with the samples of each hour), energy_daily follows it through its triggers,
+// energy_monthly follows energy_daily through its own.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ENERGY_COLUMNS, STEP_LIMITS, hourlyIncreases, type CounterSample } from '../../../apps/ingestion/src/energy/energy-increase.js';
-import { type EnergyGroupRow, type EnergyRangePlan, EnergyReportRepository, planEnergyRange } from '../../../libs/db/src/repositories/energy-report.repository.js';
+import { type EnergyGroupRow, type EnergyRangePlan, EnergyReportRepository, planEnergyRange, type SignedRange } from '../../../libs/db/src/repositories/energy-report.repository.js';
 import { EnergyDailyRepository, type NewEnergyHourlyRow, type NewTelemetryRow } from '../../../libs/db/src/index.js';
 import { describeEachBackend } from '../../setup/database.js';
 import { type QueryHarness, seedTelemetry, seedVehicle, startQueryHarness } from './harness.js';
@@ -95,6 +96,25 @@ describeEachBackend('energy report: partial hours as rollup rows minus their out
   const subtracts = (plan: EnergyRangePlan) => plan.raw.some((r) => r.sign === -1);
   const LATER = new Date('2030-01-01T00:00:00Z');
 
+  /**
+   * The plan with each day part as its month's row (energy_monthly, which follows energy_daily) minus the month's
+   * other days.
+   */
+  const viaMonth = (plan: EnergyRangePlan): EnergyRangePlan => {
+    const months: SignedRange[] = [];
+    const days: SignedRange[] = [];
+    for (const d of plan.days) {
+      const m0 = new Date(Date.UTC(d.from.getUTCFullYear(), d.from.getUTCMonth(), 1));
+      const m1 = new Date(Date.UTC(d.from.getUTCFullYear(), d.from.getUTCMonth() + 1, 1));
+      expect(d.to.getTime(), 'a day part inside one month').toBeLessThanOrEqual(m1.getTime());
+      const other = d.sign === 1 ? -1 : 1;
+      months.push({ from: m0, to: m1, sign: d.sign });
+      if (m0 < d.from) days.push({ from: m0, to: d.from, sign: other });
+      if (d.to < m1) days.push({ from: d.to, to: m1, sign: other });
+    }
+    return { ...plan, months, days };
+  };
+
   // [from, to, what the partial ends show]
   const RANGES = [
     [`${T}09:20:00Z`, `${T}10:50:00Z`, 'to at :50 with later samples in the hour (P-1 reset at 10:47 inside, P-3 first samples), from at :20'],
@@ -112,7 +132,7 @@ describeEachBackend('energy report: partial hours as rollup rows minus their out
         const q = { tenantId: 'acme', from: new Date(from), to: new Date(to), groupBy, stepLimits: STEP_LIMITS };
         const raw = await repo.reportFromRaw(q);
         expectSame(await repo.report(q), raw, `${what} / ${groupBy}`);
-        expectSame(await repo.reportAlong(q, planEnergyRange(q.from, q.to, LATER)), raw, `${what} / ${groupBy} (clock later)`);
+        expectSame(await repo.reportAlong(q, planEnergyRange(q.from, q.to, LATER, { months: groupBy !== 'day' })), raw, `${what} / ${groupBy} (clock later)`);
       }
     }
   });
@@ -125,13 +145,36 @@ describeEachBackend('energy report: partial hours as rollup rows minus their out
     ] as const) {
       // Planned as if `to` were now: the parts after `to` are subtracted as they cost nothing (none stored — here
       // some are, which the subtraction must then take off exactly).
-      const plan = planEnergyRange(new Date(from), new Date(to), new Date(to));
+      const plan = planEnergyRange(new Date(from), new Date(to), new Date(to), { months: false });
       expect(plan.raw.some((r) => r.sign === -1 && r.from.getTime() === Date.parse(to)), `${to}: the part after \`to\` is subtracted`).toBe(true);
       for (const groupBy of GROUPS) {
         const q = { tenantId: 'acme', from: new Date(from), to: new Date(to), groupBy, stepLimits: STEP_LIMITS };
-        expectSame(await repo.reportAlong(q, plan), await repo.reportFromRaw(q), `${from}…${to} / ${groupBy}`);
+        const raw = await repo.reportFromRaw(q);
+        expectSame(await repo.reportAlong(q, plan), raw, `${from}…${to} / ${groupBy}`);
+        // As report() runs it when the tenant's newest sample is older than `to`: the part after `to` scanned without
+        // its lookback, the predecessors of its samples (some are stored here) found by lookup.
+        expectSame(await repo.reportAlong(q, plan, new Date(to)), raw, `${from}…${to} / ${groupBy} (no lookback after \`to\`)`);
       }
     }
+  });
+
+  it('equals it along plans through the month rows: the month row minus the days of the month outside the range', async () => {
+    // Each day part as its month's row (energy_monthly, which follows energy_daily) minus the month's other days: the
+    // subtracted days hold samples (the 13th, the 16th to 18th), so the month row and the days must agree exactly.
+    let throughMonths = 0;
+    for (const [from, to, what] of RANGES) {
+      const plan = viaMonth(planEnergyRange(new Date(from), new Date(to), LATER, { months: false }));
+      if (plan.months.length === 0) continue;
+      throughMonths++;
+      for (const groupBy of GROUPS.filter((g) => g !== 'day')) {
+        const q = { tenantId: 'acme', from: new Date(from), to: new Date(to), groupBy, stepLimits: STEP_LIMITS };
+        expectSame(await repo.reportAlong(q, plan), await repo.reportFromRaw(q), `${what} / ${groupBy} (through November's row)`);
+      }
+    }
+    expect(throughMonths).toBeGreaterThanOrEqual(2);
+    // group_by=day takes no month rows: its groups are days.
+    const q = { tenantId: 'acme', from: new Date(RANGES[4][0]), to: new Date(RANGES[4][1]), groupBy: 'day' as const, stepLimits: STEP_LIMITS };
+    await expect(repo.reportAlong(q, viaMonth(planEnergyRange(q.from, q.to, LATER, { months: false })))).rejects.toThrow(RangeError);
   });
 
   it('finds a predecessor beyond the bounded lookup (P-4, back after 3 days) in the subtracted part too', async () => {
@@ -181,7 +224,11 @@ describeEachBackend('energy report: partial hours as rollup rows minus their out
         for (const [from, to, what] of RANGES) {
           for (const groupBy of GROUPS) {
             const q = { tenantId: 'acme', from: new Date(from), to: new Date(to), groupBy, stepLimits: STEP_LIMITS };
-            expectSame(await repo.report(q), await repo.reportFromRaw(q), `watermark ${step}: ${what} / ${groupBy}`);
+            const raw = await repo.reportFromRaw(q);
+            expectSame(await repo.report(q), raw, `watermark ${step}: ${what} / ${groupBy}`);
+            // Through the month rows: the hours of the month from the watermark on come from energy_hourly.
+            const plan = viaMonth(planEnergyRange(q.from, q.to, LATER, { months: false }));
+            if (groupBy !== 'day' && plan.months.length > 0) expectSame(await repo.reportAlong(q, plan), raw, `watermark ${step}: ${what} / ${groupBy} (through the month row)`);
           }
         }
       }

@@ -7,12 +7,14 @@ const r = (from: string, to: string, sign: 1 | -1 = 1): SignedRange => ({ from: 
 const LATER = d('2030-01-01T00:00:00Z');
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
+const isMonthStart = (x: Date): boolean => x.getTime() === Date.UTC(x.getUTCFullYear(), x.getUTCMonth(), 1);
 
 /** Every instant is covered with net weight 1 inside [from, to) and 0 outside; rollup parts are aligned to their unit. */
 function expectExactCover(plan: EnergyRangePlan, from: number, to: number): void {
+  for (const x of plan.months) expect(isMonthStart(x.from) && isMonthStart(x.to), 'month-aligned').toBe(true);
   for (const x of plan.days) expect(x.from.getTime() % DAY === 0 && x.to.getTime() % DAY === 0, 'day-aligned').toBe(true);
   for (const x of plan.hours) expect(x.from.getTime() % HOUR === 0 && x.to.getTime() % HOUR === 0, 'hour-aligned').toBe(true);
-  const all = [...plan.days, ...plan.hours, ...plan.raw];
+  const all = [...plan.months, ...plan.days, ...plan.hours, ...plan.raw];
   for (const x of all) expect(x.from.getTime()).toBeLessThan(x.to.getTime());
   const points = [...new Set([from, to, ...all.flatMap((x) => [x.from.getTime(), x.to.getTime()])])].sort((a, b) => a - b);
   for (let i = 0; i + 1 < points.length; i++) {
@@ -25,6 +27,7 @@ function expectExactCover(plan: EnergyRangePlan, from: number, to: number): void
 describe('planEnergyRange', () => {
   it('reads whole hours from the rollup and a partial hour from raw rows when its part inside is the shorter', () => {
     expect(planEnergyRange(d('2026-11-20T10:30:00Z'), d('2026-11-20T13:15:00Z'), LATER)).toEqual({
+      months: [],
       days: [],
       hours: [r('2026-11-20T11:00:00Z', '2026-11-20T13:00:00Z')],
       raw: [r('2026-11-20T10:30:00Z', '2026-11-20T11:00:00Z'), r('2026-11-20T13:00:00Z', '2026-11-20T13:15:00Z')],
@@ -32,19 +35,23 @@ describe('planEnergyRange', () => {
   });
   it('takes a partial hour as its hourly row minus the raw part outside the range when that part is the shorter', () => {
     expect(planEnergyRange(d('2026-11-20T10:20:00Z'), d('2026-11-20T13:45:00Z'), LATER)).toEqual({
+      months: [],
       days: [],
       hours: [r('2026-11-20T10:00:00Z', '2026-11-20T14:00:00Z')],
       raw: [r('2026-11-20T10:00:00Z', '2026-11-20T10:20:00Z', -1), r('2026-11-20T13:45:00Z', '2026-11-20T14:00:00Z', -1)],
     });
   });
   it('reads whole UTC days from the daily rollup, the shorter side of a partial day from the hourly one', () => {
-    expect(planEnergyRange(d('2026-10-27T15:23:16.410Z'), d('2026-11-26T15:43:16.410Z'), LATER)).toEqual({
+    // Without months (group_by=day).
+    expect(planEnergyRange(d('2026-10-27T15:23:16.410Z'), d('2026-11-26T15:43:16.410Z'), LATER, { months: false })).toEqual({
+      months: [],
       days: [r('2026-10-28T00:00:00Z', '2026-11-27T00:00:00Z')],
       hours: [r('2026-10-27T15:00:00Z', '2026-10-28T00:00:00Z'), r('2026-11-26T16:00:00Z', '2026-11-27T00:00:00Z', -1)],
       raw: [r('2026-10-27T15:00:00Z', '2026-10-27T15:23:16.410Z', -1), r('2026-11-26T15:43:16.410Z', '2026-11-26T16:00:00Z', -1)],
     });
     // Early in the day: the day's first hours rather than its row minus the rest.
-    expect(planEnergyRange(d('2026-10-27T15:23:16.410Z'), d('2026-11-26T03:10:00Z'), LATER)).toEqual({
+    expect(planEnergyRange(d('2026-10-27T15:23:16.410Z'), d('2026-11-26T03:10:00Z'), LATER, { months: false })).toEqual({
+      months: [],
       days: [r('2026-10-28T00:00:00Z', '2026-11-26T00:00:00Z')],
       hours: [r('2026-10-27T15:00:00Z', '2026-10-28T00:00:00Z'), r('2026-11-26T00:00:00Z', '2026-11-26T03:00:00Z')],
       raw: [r('2026-10-27T15:00:00Z', '2026-10-27T15:23:16.410Z', -1), r('2026-11-26T03:00:00Z', '2026-11-26T03:10:00Z')],
@@ -53,33 +60,58 @@ describe('planEnergyRange', () => {
   it('for a range ending now, takes the current hour and day whole: what lies after `to` is not stored yet', () => {
     const to = d('2026-11-26T15:23:16.410Z');
     const plan = planEnergyRange(d('2026-10-27T15:23:16.410Z'), to, to);
-    expect(plan.days).toEqual([r('2026-10-28T00:00:00Z', '2026-11-27T00:00:00Z')]);
+    // The current month whole (its days after today are not stored yet), the last days of October.
+    expect(plan.months).toEqual([r('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z')]);
+    expect(plan.days).toEqual([r('2026-10-28T00:00:00Z', '2026-11-01T00:00:00Z'), r('2026-11-27T00:00:00Z', '2026-12-01T00:00:00Z', -1)]);
     // The parts subtracted at the end lie in the future: scanned (a sample may be stamped ahead), but empty.
     expect(plan.hours).toEqual([r('2026-10-27T15:00:00Z', '2026-10-28T00:00:00Z'), r('2026-11-26T16:00:00Z', '2026-11-27T00:00:00Z', -1)]);
     expect(plan.raw).toEqual([r('2026-10-27T15:00:00Z', '2026-10-27T15:23:16.410Z', -1), r('2026-11-26T15:23:16.410Z', '2026-11-26T16:00:00Z', -1)]);
   });
-  it('reads neither hours nor raw rows for a range on day boundaries', () => {
-    expect(planEnergyRange(d('2026-11-01T00:00:00Z'), d('2026-12-01T00:00:00Z'), LATER)).toEqual({ days: [r('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z')], hours: [], raw: [] });
+  it('reads neither hours nor raw rows for a range on day boundaries, and a calendar month from its month row', () => {
+    expect(planEnergyRange(d('2026-11-01T00:00:00Z'), d('2026-12-01T00:00:00Z'), LATER)).toEqual({ months: [r('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z')], days: [], hours: [], raw: [] });
+    expect(planEnergyRange(d('2026-11-01T00:00:00Z'), d('2026-12-01T00:00:00Z'), LATER, { months: false })).toEqual({ months: [], days: [r('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z')], hours: [], raw: [] });
+  });
+  it('reads whole UTC months from the monthly rollup, a partial month as its days or as its row minus the other days', () => {
+    // 30 days over a month boundary, all of it stored: November's row minus its last 4 days beats 26 day rows.
+    expect(planEnergyRange(d('2026-10-27T15:23:16.410Z'), d('2026-11-26T15:43:16.410Z'), LATER)).toEqual({
+      months: [r('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z')],
+      days: [r('2026-10-28T00:00:00Z', '2026-11-01T00:00:00Z'), r('2026-11-27T00:00:00Z', '2026-12-01T00:00:00Z', -1)],
+      hours: [r('2026-10-27T15:00:00Z', '2026-10-28T00:00:00Z'), r('2026-11-26T16:00:00Z', '2026-11-27T00:00:00Z', -1)],
+      raw: [r('2026-10-27T15:00:00Z', '2026-10-27T15:23:16.410Z', -1), r('2026-11-26T15:43:16.410Z', '2026-11-26T16:00:00Z', -1)],
+    });
+    // Across the turn of the year: 11 month rows, two partial months from their days (12 and 2 rows), and one from
+    // its row minus its first 13 days (14 rows rather than 18).
+    const year = planEnergyRange(d('2025-12-20T00:00:00Z'), d('2026-12-03T00:00:00Z'), LATER);
+    expect(year.months).toEqual([r('2026-01-01T00:00:00Z', '2026-12-01T00:00:00Z')]);
+    expect(year.days).toEqual([r('2025-12-20T00:00:00Z', '2026-01-01T00:00:00Z'), r('2026-12-01T00:00:00Z', '2026-12-03T00:00:00Z')]);
+    expect(planEnergyRange(d('2025-12-14T00:00:00Z'), d('2026-12-03T00:00:00Z'), LATER).days).toEqual([
+      r('2025-12-01T00:00:00Z', '2025-12-14T00:00:00Z', -1),
+      r('2026-12-01T00:00:00Z', '2026-12-03T00:00:00Z'),
+    ]);
+    // A short range in the middle of a month: days only.
+    expect(planEnergyRange(d('2026-11-10T00:00:00Z'), d('2026-11-14T00:00:00Z'), LATER).months).toEqual([]);
   });
   it('reads hours only where a day is partial', () => {
     expect(planEnergyRange(d('2026-11-01T05:00:00Z'), d('2026-11-03T00:00:00Z'), LATER)).toEqual({
+      months: [],
       days: [r('2026-11-01T00:00:00Z', '2026-11-03T00:00:00Z')],
       hours: [r('2026-11-01T00:00:00Z', '2026-11-01T05:00:00Z', -1)],
       raw: [],
     });
     // Whole hours that reach from one day into the next, without a whole day between: hours only.
-    expect(planEnergyRange(d('2026-11-01T20:00:00Z'), d('2026-11-02T04:00:00Z'), LATER)).toEqual({ days: [], hours: [r('2026-11-01T20:00:00Z', '2026-11-02T04:00:00Z')], raw: [] });
+    expect(planEnergyRange(d('2026-11-01T20:00:00Z'), d('2026-11-02T04:00:00Z'), LATER)).toEqual({ months: [], days: [], hours: [r('2026-11-01T20:00:00Z', '2026-11-02T04:00:00Z')], raw: [] });
   });
   it('inside a single hour, reads raw rows of the range or the hour minus its ends, whichever is shorter', () => {
-    expect(planEnergyRange(d('2026-11-20T10:10:00Z'), d('2026-11-20T10:30:00Z'), LATER)).toEqual({ days: [], hours: [], raw: [r('2026-11-20T10:10:00Z', '2026-11-20T10:30:00Z')] });
+    expect(planEnergyRange(d('2026-11-20T10:10:00Z'), d('2026-11-20T10:30:00Z'), LATER)).toEqual({ months: [], days: [], hours: [], raw: [r('2026-11-20T10:10:00Z', '2026-11-20T10:30:00Z')] });
     expect(planEnergyRange(d('2026-11-20T10:10:00Z'), d('2026-11-20T10:50:00Z'), LATER)).toEqual({
+      months: [],
       days: [],
       hours: [r('2026-11-20T10:00:00Z', '2026-11-20T11:00:00Z')],
       raw: [r('2026-11-20T10:00:00Z', '2026-11-20T10:10:00Z', -1), r('2026-11-20T10:50:00Z', '2026-11-20T11:00:00Z', -1)],
     });
-    expect(planEnergyRange(d('2026-11-20T10:40:00Z'), d('2026-11-20T11:00:00Z'), LATER)).toEqual({ days: [], hours: [], raw: [r('2026-11-20T10:40:00Z', '2026-11-20T11:00:00Z')] });
+    expect(planEnergyRange(d('2026-11-20T10:40:00Z'), d('2026-11-20T11:00:00Z'), LATER)).toEqual({ months: [], days: [], hours: [], raw: [r('2026-11-20T10:40:00Z', '2026-11-20T11:00:00Z')] });
   });
-  it('covers exactly [from, to) for any range and clock (net weight 1 inside, 0 outside)', () => {
+  it('covers exactly [from, to) for any range and clock, with and without months (net weight 1 inside, 0 outside)', () => {
     let seed = 42;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const base = Date.parse('2026-11-01T00:00:00Z');
@@ -87,10 +119,13 @@ describe('planEnergyRange', () => {
       // Bounds on and off minute, hour and day boundaries; spans from seconds to weeks.
       const snap = [1, 60_000, HOUR, DAY][Math.floor(rnd() * 4)]!;
       const from = base + Math.floor((rnd() * 20 * DAY) / snap) * snap + (rnd() < 0.5 ? 0 : Math.floor(rnd() * 1000));
-      const span = [rnd() * HOUR, rnd() * DAY, rnd() * 10 * DAY][Math.floor(rnd() * 3)]!;
+      const span = [rnd() * HOUR, rnd() * DAY, rnd() * 10 * DAY, rnd() * 400 * DAY][Math.floor(rnd() * 4)]!;
       const to = from + Math.max(1, Math.floor(span / snap) * snap);
       const now = from + (rnd() - 0.2) * 1.5 * (to - from);
-      expectExactCover(planEnergyRange(new Date(from), new Date(to), new Date(now)), from, to);
+      const months = rnd() < 0.7;
+      const plan = planEnergyRange(new Date(from), new Date(to), new Date(now), { months });
+      if (!months) expect(plan.months).toEqual([]);
+      expectExactCover(plan, from, to);
     }
   });
 });

@@ -34,3 +34,15 @@ export interface EnergyDailyWatermarkTable {
   /** Start of a UTC hour. */
   hour: Timestamp;
 }
+
+/**
+ * energy_monthly: energy_daily summed per vehicle and UTC month, kept so by triggers on energy_daily (migration
+ * 2026_11_29_100000_energy_monthly); so it holds the energy_hourly rows before the watermark too. Read by
+ * GET /api/v1/energy for the whole months of a range, with the energy_hourly rows at or after the watermark.
+ */
+export interface EnergyMonthlyTable extends Omit<EnergyDailyTable, 'day' | 'hours'> {
+  /** Start of the UTC month. */
+  month: Timestamp;
+  /** energy_hourly rows of the month (before the watermark); a month with none is no month of the report. */
+  hours: ColumnType<number, number | undefined, number>;
+}
