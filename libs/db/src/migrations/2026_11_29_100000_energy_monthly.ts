@@ -13,6 +13,11 @@
 // before the watermark: the ingestion hot path does not reach this table. `hours` sums the days' hours: a month with
 // none is no month of the report (rows with hours = 0 stay behind an UPDATE that empties them, as in energy_daily).
 //
+// The cost: the rollup's statement that adds a closed hour to energy_daily now also upserts the vehicles' month rows,
+// inside the transaction that holds energy_hourly in SHARE ROW EXCLUSIVE mode (ingestion batches wait meanwhile).
+// Measured for one hour of 1,000 vehicles (psql, rolled back, 12 runs): 11–20 ms without this trigger, 23–43 ms with
+// it, once an hour. A fillfactor below 100 (room for HOT updates of the month rows) made no measurable difference.
+//
 // Frozen in time: imports nothing from the app, takes Kysely<any>, raw SQL only.
 import { type Kysely, sql } from 'kysely';
 
