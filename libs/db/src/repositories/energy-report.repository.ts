@@ -111,7 +111,6 @@ const nextMonth = (ms: number): number => {
   const d = new Date(ms);
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 };
-const ceilMonth = (ms: number): number => (floorMonth(ms) === ms ? ms : nextMonth(ms));
 
 /** Sum over [a, b) for a ≤ b, minus the sum over [b, a) otherwise: signed(a, b) + signed(b, c) = signed(a, c). */
 function signed(a: number, b: number, sign: 1 | -1, into: SignedRange[]): void {
