@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type EnergyRangePlan, planEnergyRange, type SignedRange } from './energy-report.repository.js';
+import { type EnergyRangePlan, lookbackFor, planEnergyRange, type SignedRange } from './energy-report.repository.js';
 
 const d = (s: string) => new Date(s);
 const r = (from: string, to: string, sign: 1 | -1 = 1): SignedRange => ({ from: d(from), to: d(to), sign });
@@ -127,5 +127,17 @@ describe('planEnergyRange', () => {
       if (!months) expect(plan.months).toEqual([]);
       expectExactCover(plan, from, to);
     }
+  });
+});
+
+describe('lookbackFor', () => {
+  it('looks about three sample intervals back, between 10 s and 5 min, and the full 5 min when the rate is unknown', () => {
+    expect(lookbackFor(undefined)).toBe(300_000);
+    expect(lookbackFor(0)).toBe(300_000);
+    expect(lookbackFor(Number.NaN)).toBe(300_000);
+    expect(lookbackFor(12)).toBe(300_000); // every 5 min: 15 min, capped
+    expect(lookbackFor(120)).toBe(90_000); // every 30 s
+    expect(lookbackFor(360)).toBe(30_000); // every 10 s
+    expect(lookbackFor(3600)).toBe(10_000); // every second: 3 s, raised to 10 s
   });
 });

@@ -67,8 +67,9 @@ export interface EnergyGroupRow extends EnergySumsRow {
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-/** How far before a partial hour its scan starts, to find each vehicle's preceding sample there (see rawIncreases). */
+/** How far before a raw part its scan starts, at most and at least, to find each vehicle's preceding sample there (see lookbackFor, rawIncreases). */
 const PREDECESSOR_LOOKBACK_MS = 5 * 60_000;
+const MIN_LOOKBACK_MS = 10_000;
 /** How far back a vehicle's predecessor is looked up before the report is computed again without a bound (see rawIncreases). */
 const PREDECESSOR_HORIZON_MS = DAY_MS;
 /** How far past the clock samples may lie (ingestion accepts timestamps up to 5 min ahead of its own clock). */
@@ -197,6 +198,29 @@ export function planEnergyRange(
   return best!.plan;
 }
 
+/**
+ * How raw parts are scanned (see rawIncreases): parts from `storedUntil` on without a lookback; the others with
+ * `lookbackMs`, or a lookback from the sample rate of the hour they start in (`samplesPerHour`, keyed by the hour's
+ * start in ms), or PREDECESSOR_LOOKBACK. Every choice gives the same answer: only the cost differs.
+ */
+export interface RawScanOptions {
+  storedUntil?: Date;
+  lookbackMs?: number;
+  samplesPerHour?: ReadonlyMap<number, number>;
+}
+
+/**
+ * The lookback for a raw part whose vehicles send `samplesPerHour` samples an hour each (their mean over the hour the
+ * part starts in, from energy_hourly): about three sample intervals, between 10 s and PREDECESSOR_LOOKBACK. At one
+ * sample every 5 min that is the whole 5 min (one sample per vehicle); at one a second, 10 s instead of 300 rows per
+ * vehicle to sort and chain. A vehicle with no sample in its lookback is looked up through the primary key
+ * (20–35 µs each), so a lookback too short costs lookups, never a wrong figure. Unknown rate: the longest.
+ */
+export function lookbackFor(samplesPerHour: number | undefined): number {
+  if (samplesPerHour === undefined || !(samplesPerHour > 0)) return PREDECESSOR_LOOKBACK_MS;
+  return Math.min(PREDECESSOR_LOOKBACK_MS, Math.max(MIN_LOOKBACK_MS, Math.round((3 * HOUR_MS) / samplesPerHour)));
+}
+
 @Injectable()
 export class EnergyReportRepository {
   constructor(@Inject(DATABASE) private readonly db: Kysely<DB>) {}
@@ -207,11 +231,25 @@ export class EnergyReportRepository {
    * one indexed read) counts as empty for that choice: it only steers the cost, every plan gives the same answer.
    */
   async report(q: EnergyReportQuery): Promise<EnergyGroupRow[]> {
-    const { rows } = await sql<{ newest: Date | null }>`SELECT max(last_ts) AS newest FROM vehicle_state WHERE tenant_id = ${q.tenantId}`.execute(this.db);
-    const newest = rows[0]?.newest ?? null;
+    // Every raw part starts in the hour of `from` or of `to`: their sample rates set the lookbacks, in the same round
+    // trip as the newest sample. The rate of an hour is the mean of the samples of 20 of the tenant's vehicles that
+    // have a row there (an estimate is enough: the lookback changes the cost, never the figures), +0.5 ms against
+    // 5 ms for all 1,000 vehicles' rows (psql, the benchmark's data).
+    const hours = [Math.floor(q.from.getTime() / HOUR_MS) * HOUR_MS, Math.floor(q.to.getTime() / HOUR_MS) * HOUR_MS];
+    const rate = (hour: number) => sql`(SELECT avg(s.samples)::float8 FROM (
+        SELECT h.samples FROM energy_hourly h
+        WHERE h.hour = ${new Date(hour).toISOString()}::timestamptz AND h.vehicle_id IN (SELECT id FROM vehicles WHERE tenant_id = ${q.tenantId})
+        LIMIT 20) s)`;
+    const { rows } = await sql<{ newest: Date | null; from_rate: number | null; to_rate: number | null }>`
+      SELECT (SELECT max(last_ts) FROM vehicle_state WHERE tenant_id = ${q.tenantId}) AS newest, ${rate(hours[0]!)} AS from_rate, ${rate(hours[1]!)} AS to_rate`.execute(this.db);
+    const row = rows[0];
+    const newest = row?.newest ?? null;
     const clock = Date.now() + FUTURE_SLACK_MS;
     const storedUntil = new Date(newest === null ? clock : Math.min(clock, newest.getTime() + 1));
-    return this.run(q, planEnergyRange(q.from, q.to, storedUntil, { months: q.groupBy !== 'day' }), storedUntil);
+    const samplesPerHour = new Map<number, number>();
+    if (row?.from_rate != null) samplesPerHour.set(hours[0]!, row.from_rate);
+    if (row?.to_rate != null) samplesPerHour.set(hours[1]!, row.to_rate);
+    return this.run(q, planEnergyRange(q.from, q.to, storedUntil, { months: q.groupBy !== 'day' }), { storedUntil, samplesPerHour });
   }
 
   /** The same figures computed from raw telemetry only (reference for tests and the benchmark). */
@@ -220,27 +258,27 @@ export class EnergyReportRepository {
   }
 
   /**
-   * The report computed along a given plan (every plan of the range gives the same answer; tests compare them), with
-   * raw parts from `storedUntil` on scanned without a lookback (see rawIncreases).
+   * The report computed along a given plan, its raw parts scanned as `scan` says (every plan and every scan of the
+   * range give the same answer; tests compare them).
    */
-  reportAlong(q: EnergyReportQuery, plan: EnergyRangePlan, storedUntil?: Date): Promise<EnergyGroupRow[]> {
-    return this.run(q, plan, storedUntil);
+  reportAlong(q: EnergyReportQuery, plan: EnergyRangePlan, scan: RawScanOptions = {}): Promise<EnergyGroupRow[]> {
+    return this.run(q, plan, scan);
   }
 
-  private async run(q: EnergyReportQuery, plan: EnergyRangePlan, storedUntil?: Date): Promise<EnergyGroupRow[]> {
+  private async run(q: EnergyReportQuery, plan: EnergyRangePlan, scan: RawScanOptions = {}): Promise<EnergyGroupRow[]> {
     if (q.groupBy === 'day' && plan.months.length > 0) throw new RangeError('energy report: group_by=day takes no month rows (a month is not a day)');
     // First with predecessors looked up at most PREDECESSOR_HORIZON back; again without that bound when a vehicle had
     // samples in a raw part but no sample that recent before it (see rawIncreases).
-    const rows = await this.runOnce(q, plan, false, storedUntil);
+    const rows = await this.runOnce(q, plan, false, scan);
     if (!rows.some((r) => r.unresolved > 0)) return rows.map(({ unresolved: _, ...row }) => row);
-    return (await this.runOnce(q, plan, true, storedUntil)).map(({ unresolved: _, ...row }) => row);
+    return (await this.runOnce(q, plan, true, scan)).map(({ unresolved: _, ...row }) => row);
   }
 
   private async runOnce(
     q: EnergyReportQuery,
     plan: EnergyRangePlan,
     unbounded: boolean,
-    storedUntil: Date | undefined,
+    scan: RawScanOptions,
   ): Promise<Array<EnergyGroupRow & { unresolved: number }>> {
     const byDay = q.groupBy === 'day';
     // Each part summed per vehicle, and per UTC day for group_by=day (t = the day; otherwise NULL, one row per
@@ -270,7 +308,7 @@ export class EnergyReportRepository {
     }
     for (const h of plan.hours) parts.push(summed(sql`energy_hourly`, sql`${ofTenant} AND ${within(sql`r.hour`, h)}`, sql`r.hour`, h.sign, sql`sum(r.samples)`));
     // The raw pairs (tenant's vehicles only) come signed, one row per sample (sg = its sign).
-    const raw = plan.raw.length > 0 ? rawIncreases(plan.raw, q.stepLimits, unbounded, storedUntil) : undefined;
+    const raw = plan.raw.length > 0 ? rawIncreases(plan.raw, q.stepLimits, unbounded, scan) : undefined;
     if (raw) parts.push(summed(sql`(${raw.select})`, sql`true`, sql`r.t`, 1, sql`sum(r.sg)`));
 
     const key = groupKey(q.groupBy);
@@ -311,8 +349,8 @@ export class EnergyReportRepository {
  * (they go in the statement's WITH), the SELECT of the increases, and the count of vehicles whose predecessor was not
  * looked for far enough back (unresolved).
  *
- * The sample before an interval is found in the same scan as the samples inside: it starts PREDECESSOR_LOOKBACK
- * before the interval (one scan of the chunk instead of two: ~9 ms of a 113 ms report at 1,000 vehicles, EXPLAIN
+ * The sample before an interval is found in the same scan as the samples inside: it starts a lookback (lookbackFor:
+ * up to PREDECESSOR_LOOKBACK) before the interval (one scan of the chunk instead of two: ~9 ms of a 113 ms report at 1,000 vehicles, EXPLAIN
  * ANALYZE; an interval in the future costs one empty scan); a vehicle with samples inside but none in the lookback
  * is looked up through the primary key, first within PREDECESSOR_HORIZON: a lookup of telemetry before a time with
  * no lower bound makes TimescaleDB plan a scan of every chunk before it — 12 ms of planning per report on
@@ -325,13 +363,15 @@ export class EnergyReportRepository {
  * `to` of a range ending now) is scanned without the lookback: it is expected to hold no samples, so no predecessor
  * is needed, and a vehicle that has samples there after all (stamped ahead, or arrived since) finds its predecessor
  * through the lookup above. The lookback's rows cost 7–10 ms of a ~85 ms report at 1,000 vehicles (their scan, sort
- * and window; p50 of 20 interleaved runs each way).
+ * and window; p50 of 20 interleaved runs each way). At one sample a second a 5-minute lookback is 300,000 rows for
+ * 1,000 vehicles, and the raw part of a 5-minute partial took 2.6–3.8 s with it; the rate-based lookback keeps it to
+ * ~10 rows per vehicle.
  */
 function rawIncreases(
   intervals: readonly SignedRange[],
   limits: Readonly<Record<EnergyReportColumn, EnergyStepLimit>>,
   unbounded: boolean,
-  storedUntil?: Date,
+  how: RawScanOptions,
 ): { ctes: RawBuilder<unknown>; select: RawBuilder<unknown>; unresolved: RawBuilder<unknown> } {
   const counters = (alias: string) => sql.join(ENERGY_COUNTERS.map((c) => sql.ref(`${alias}.${c.counter}`)));
   // Same arithmetic as stepIncrease(): elapsed hours = milliseconds / 3 600 000 in double precision, computed once
@@ -354,8 +394,11 @@ function rawIncreases(
     const [scan, lone] = [sql.ref(`scan${n}`), sql.ref(`lone${n}`)];
     const start = sql`${i.from.toISOString()}::timestamptz`;
     const bound = unbounded ? sql`` : sql` AND tp.ts >= ${new Date(i.from.getTime() - PREDECESSOR_HORIZON_MS).toISOString()}::timestamptz`;
-    const lookback = storedUntil && i.from >= storedUntil ? 0 : PREDECESSOR_LOOKBACK_MS;
-    // One scan from PREDECESSOR_LOOKBACK before the interval to its end: its rows before the start chain the first
+    const lookback =
+      how.storedUntil && i.from >= how.storedUntil
+        ? 0
+        : (how.lookbackMs ?? lookbackFor(how.samplesPerHour?.get(Math.floor(i.from.getTime() / HOUR_MS) * HOUR_MS)));
+    // One scan from the lookback before the interval to its end: its rows before the start chain the first
     // samples inside to their predecessors (a vehicle with rows before the start only adds nothing, see `ts >= a`).
     return sql`${scan} AS MATERIALIZED (
         SELECT t.vehicle_id, t.ts, t.seq, ${counters('t')}
