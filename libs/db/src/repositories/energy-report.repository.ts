@@ -67,7 +67,10 @@ export interface EnergyGroupRow extends EnergySumsRow {
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-/** How far before a raw part its scan starts, at most and at least, to find each vehicle's preceding sample there (see lookbackFor, rawIncreases). */
+/**
+ * How far before a raw part its scan starts, at most and at least, to find each vehicle's preceding sample there (see
+ * lookbackFor, rawIncreases).
+ */
 const PREDECESSOR_LOOKBACK_MS = 5 * 60_000;
 const MIN_LOOKBACK_MS = 10_000;
 /** How far back a vehicle's predecessor is looked up before the report is computed again without a bound (see rawIncreases). */
@@ -349,14 +352,14 @@ export class EnergyReportRepository {
  * (they go in the statement's WITH), the SELECT of the increases, and the count of vehicles whose predecessor was not
  * looked for far enough back (unresolved).
  *
- * The sample before an interval is found in the same scan as the samples inside: it starts a lookback (lookbackFor:
- * up to PREDECESSOR_LOOKBACK) before the interval (one scan of the chunk instead of two: ~9 ms of a 113 ms report at 1,000 vehicles, EXPLAIN
- * ANALYZE; an interval in the future costs one empty scan); a vehicle with samples inside but none in the lookback
- * is looked up through the primary key, first within PREDECESSOR_HORIZON: a lookup of telemetry before a time with
- * no lower bound makes TimescaleDB plan a scan of every chunk before it — 12 ms of planning per report on
- * 121 chunks (30 days of 6-hour chunks), for a lookup that is rarely executed. A vehicle without a sample in that
- * horizon (first samples ever, or back after a longer gap) counts as unresolved, and run() computes the report again
- * with the unbounded lookup. One lookup per vehicle for every report (instead of the lookback scan) cost 20–35 µs on
+ * The sample before an interval is found in the same scan as the samples inside: it starts a lookback (lookbackFor,
+ * up to PREDECESSOR_LOOKBACK) before the interval (one scan of the chunk instead of two: ~9 ms of a 113 ms report at
+ * 1,000 vehicles, EXPLAIN ANALYZE; an interval in the future costs one empty scan); a vehicle with samples inside but
+ * none in the lookback is looked up through the primary key, first within PREDECESSOR_HORIZON: a lookup of telemetry
+ * before a time with no lower bound makes TimescaleDB plan a scan of every chunk before it — 12 ms of planning per
+ * report on 121 chunks (30 days of 6-hour chunks), for a lookup that is rarely executed. A vehicle without a sample in
+ * that horizon (first samples ever, or back after a longer gap) counts as unresolved, and run() computes the report
+ * again with the unbounded lookup. One lookup per vehicle for every report (instead of the lookback scan) cost 20–35 µs on
  * TimescaleDB, 40–100 ms for 1,000 vehicles at both ends.
  *
  * An interval from `storedUntil` on (after the tenant's newest sample when the report was planned: the part after
