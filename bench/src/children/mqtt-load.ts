@@ -81,9 +81,23 @@ export interface ConnectionsReport {
 
 export type LoadMessage = { type: 'progress'; text: string } | ConnectReport | IngestReport | RateReport | ConnectionsReport | { type: 'error'; message: string };
 
+// Messages handed to the IPC channel and not yet written. The result of a `connections` run carries every
+// acknowledgement time (hundreds of thousands of numbers): exiting before the channel has written it lost it under
+// load ("load generator exited (0) without a result"), so the generator exits only once this is back to 0.
+let unsent = 0;
 const send = (m: LoadMessage): void => {
-  process.send?.(m);
+  if (!process.send) return;
+  unsent++;
+  process.send(m, () => {
+    unsent--;
+  });
 };
+/** Exits once every message to the parent is written (at most 30 s later: a parent that stopped reading). */
+async function exitWhenSent(code: number): Promise<void> {
+  const until = Date.now() + 30_000;
+  while (unsent > 0 && Date.now() < until) await sleep(20);
+  process.exit(code);
+}
 const cpuMs = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
@@ -302,10 +316,10 @@ process.on('disconnect', () => process.exit(0)); // the parent went away: never 
 process.once('message', (job: LoadJob) => {
   const run = job.kind === 'ingest' ? runIngest(job) : job.kind === 'rate' ? runRate(job) : runConnections(job);
   run.then(
-    () => setTimeout(() => process.exit(0), 200),
+    () => exitWhenSent(0),
     (error: unknown) => {
       send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-      setTimeout(() => process.exit(1), 200);
+      return exitWhenSent(1);
     },
   );
 });
