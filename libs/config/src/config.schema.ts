@@ -61,7 +61,7 @@ export const ConfigSchema = Type.Object({
   DB_POOL_MAX: int(1, 1_000, 10, 'connections per process'),
   DB_STATEMENT_TIMEOUT_MS: int(100, 3_600_000, 10_000, 'PostgreSQL statement_timeout of every connection'),
 
-  RETENTION_TELEMETRY_DAYS: int(1, 36_500, 400, 'raw telemetry kept this long'),
+  RETENTION_TELEMETRY_DAYS: int(1, 36_500, 400, 'raw telemetry (and its 10-minute energy rows) kept this long'),
   RETENTION_EVENTS_DAYS: int(1, 36_500, 1_100, 'events kept this long'),
   RETENTION_DEAD_LETTERS_DAYS: int(1, 36_500, 30, 'dead letters kept this long'),
   // Query API limits, health thresholds and energy conversion factors. Unset = the documented default of

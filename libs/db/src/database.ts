@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { ApiKeyTable } from './tables/api-key.table.js';
 import type { DeadLetterTable } from './tables/dead-letter.table.js';
 import type { EnergyDailyTable, EnergyDailyWatermarkTable, EnergyMonthlyTable } from './tables/energy-daily.table.js';
-import type { EnergyHourlyTable } from './tables/energy-hourly.table.js';
+import type { Energy10MinTable, EnergyHourlyTable } from './tables/energy-hourly.table.js';
 import type { EventTable } from './tables/event.table.js';
 import type { ServiceAccountTable } from './tables/service-account.table.js';
 import type { SpecfleetMetaTable } from './tables/specfleet-meta.table.js';
@@ -23,6 +23,7 @@ export interface DB {
   events: EventTable;
   vehicle_state: VehicleStateTable;
   energy_hourly: EnergyHourlyTable;
+  energy_10min: Energy10MinTable;
   energy_daily: EnergyDailyTable;
   energy_daily_watermark: EnergyDailyWatermarkTable;
   energy_monthly: EnergyMonthlyTable;

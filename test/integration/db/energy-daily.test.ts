@@ -12,7 +12,7 @@ const H = (iso: string) => new Date(`2026-11-${iso}:00:00Z`);
 const SUMS = ['distance_km', 'traction_kwh', 'body_kwh', 'regen_kwh', 'charged_kwh', 'h2_kg', 'fuel_l', 'engine_hours', 'body_hours', 'samples'] as const;
 
 function increment(vehicleId: string, hour: Date, n: number): EnergyIncrement {
-  return { vehicleId, hour, samples: n, distance_km: n * 1.5, traction_kwh: n * 2.25, body_kwh: n, regen_kwh: 0.1 * n, charged_kwh: 0, h2_kg: 0, fuel_l: n / 3, engine_hours: 0.01 * n, body_hours: 0.02 * n };
+  return { vehicleId, bucket: hour, samples: n, distance_km: n * 1.5, traction_kwh: n * 2.25, body_kwh: n, regen_kwh: 0.1 * n, charged_kwh: 0, h2_kg: 0, fuel_l: n / 3, engine_hours: 0.01 * n, body_hours: 0.02 * n };
 }
 
 describeEachBackend('energy_daily', (backend) => {

@@ -108,7 +108,7 @@ describeEachBackend('ingest transaction round trips', (backend) => {
 
   it('an error before a COPY in the same round trip: the COPY data written behind the query is dropped and the connection stays usable', async () => {
     const hour = new Date('2026-11-26T08:00:00Z');
-    const increment = { vehicleId: 'SZ-SAN-0001', hour, samples: 1, distance_km: 1, traction_kwh: 1, body_kwh: 0, regen_kwh: 0, charged_kwh: 0, h2_kg: 0, fuel_l: 0, engine_hours: 0, body_hours: 0 };
+    const increment = { vehicleId: 'SZ-SAN-0001', bucket: hour, samples: 1, distance_km: 1, traction_kwh: 1, body_kwh: 0, regen_kwh: 0, charged_kwh: 0, h2_kg: 0, fuel_l: 0, engine_hours: 0, body_hours: 0 };
     const backend = async (tx: { db: typeof database.db }): Promise<number> =>
       (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(tx.db)).rows[0]!.pid;
     let failedOn = 0;

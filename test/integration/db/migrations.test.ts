@@ -1,5 +1,6 @@
 // The migrations run from an empty database, are idempotent, revert to nothing, and pick the right backend.
 import { sql } from 'kysely';
+import { Migrator } from 'kysely/migration';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MIGRATIONS, detectBackend, migrateDown, migrateToLatest } from '../../../libs/db/src/index.js';
 import { describeEachBackend } from '../../setup/database.js';
@@ -11,6 +12,7 @@ const ALL_MIGRATIONS = Object.keys(MIGRATIONS);
 const SPECFLEET_TABLES = [
   'api_keys',
   'dead_letters',
+  'energy_10min',
   'energy_daily',
   'energy_daily_watermark',
   'energy_hourly',
@@ -94,6 +96,28 @@ describeEachBackend('migrations', (backend) => {
     expect(again.applied).toEqual(ALL_MIGRATIONS);
     expect(again.backend).toBe(backend.kind);
     expect(await publicTables()).toEqual(SPECFLEET_TABLES);
+  });
+
+  it('records from when 10-minute energy rows are complete: always on a new database, from two hours on with telemetry already stored', async () => {
+    const since = async () =>
+      (await sql<{ value: string }>`SELECT value FROM specfleet_meta WHERE key = 'energy_10min_since'`.execute(database.db)).rows.map((r) => r.value);
+    await migrateDown(database.db);
+    await migrateToLatest(database.db);
+    expect(await since()).toEqual(['-infinity']);
+    // An existing deployment: telemetry stored before the migration, whose buckets nobody wrote.
+    await migrateDown(database.db);
+    const TEN_MINUTES = '2026_11_30_100000_energy_10min';
+    const before = Object.fromEntries(ALL_MIGRATIONS.filter((name) => name < TEN_MINUTES).map((name) => [name, MIGRATIONS[name]!]));
+    const partial = await new Migrator({ db: database.db, provider: { getMigrations: async () => before } }).migrateToLatest();
+    expect(partial.error).toBeUndefined();
+    await sql`INSERT INTO telemetry (vehicle_id, ts, seq) VALUES ('SZ-OLD-0001', now() - interval '3 days', 1)`.execute(database.db);
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    expect((await migrateToLatest(database.db)).applied).toEqual(ALL_MIGRATIONS.filter((name) => name >= TEN_MINUTES));
+    const [value] = await since();
+    // The start of the hour two hours after the migration's (the hour may turn between the two clocks).
+    expect([hour + 2 * 3_600_000, hour + 3 * 3_600_000]).toContain(Date.parse(value!));
+    await migrateDown(database.db);
+    await migrateToLatest(database.db);
   });
 
   it('runs once when two processes migrate at the same time', async () => {

@@ -198,6 +198,10 @@ const EXPECTED_COLUMNS: Exact<Columns> = {
     'engine_hours', 'body_hours', 'samples', 'hours',
   ),
   energy_daily_watermark: cols<'energy_daily_watermark'>('only_row', 'hour'),
+  energy_10min: cols<'energy_10min'>(
+    'vehicle_id', 'bucket', 'distance_km', 'traction_kwh', 'body_kwh', 'regen_kwh', 'charged_kwh', 'h2_kg', 'fuel_l',
+    'engine_hours', 'body_hours', 'samples', 'updated_at',
+  ),
   energy_monthly: cols<'energy_monthly'>(
     'vehicle_id', 'month', 'distance_km', 'traction_kwh', 'body_kwh', 'regen_kwh', 'charged_kwh', 'h2_kg', 'fuel_l',
     'engine_hours', 'body_hours', 'samples', 'hours',

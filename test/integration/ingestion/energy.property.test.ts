@@ -1,11 +1,12 @@
 // Property: for random counter series with gaps, duplicates, reordering, counter resets, reboot glitches and missing
-// counters, fed in random batches, energy_hourly equals the reference increase computed from the raw rows stored in
-// telemetry (apps/ingestion/src/energy/energy-increase.ts), and energy_daily its sum per UTC day, on both backends. Registered and unregistered vehicles,
+// counters, fed in random batches, energy_hourly and energy_10min equal the reference increase computed from the raw
+// rows stored in telemetry (apps/ingestion/src/energy/energy-increase.ts) per hour and per 10-minute bucket, and
+// energy_daily its sum per UTC day, on both backends. Registered and unregistered vehicles,
 // concurrent flushes, two pipelines: it found two races (an uncommitted vehicle_state row invisible to a concurrent
 // batch; unregistered vehicles without a row to lock) before they were fixed.
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ENERGY_COLUMNS, hourlyIncreases, type CounterSample } from '../../../apps/ingestion/src/energy/energy-increase.js';
+import { ENERGY_COLUMNS, hourlyIncreases, tenMinuteStart, type CounterSample } from '../../../apps/ingestion/src/energy/energy-increase.js';
 import type { IngestionPipeline } from '../../../apps/ingestion/src/pipeline/ingestion-pipeline.js';
 import { countersOf } from '../../../apps/ingestion/src/pipeline/rows.js';
 import { createTestDatabase, describeEachBackend, type TestDatabase } from '../../setup/database.js';
@@ -35,7 +36,7 @@ const runArb = fc.record({
   start: fc.double({ min: 1_000, max: 20_000, noNaN: true }),
 });
 
-describeEachBackend('energy_hourly and energy_daily equal the reference increase from raw rows', (backend) => {
+describeEachBackend('energy_hourly, energy_10min and energy_daily equal the reference increase from raw rows', (backend) => {
   let test: TestDatabase;
   // Two pipelines on the same database, as two workers of a $share group: concurrent batches of one vehicle come
   // from different processes' caches as well as from one pipeline's concurrent flushes.
@@ -115,6 +116,19 @@ describeEachBackend('energy_hourly and energy_daily equal the reference increase
           expect(e!.samples).toBe(samplesPerHour.get(h) ?? 0);
           const ref = reference.get(h);
           for (const c of ENERGY_COLUMNS) expect(e![c], `${c} at ${new Date(h).toISOString()}`).toBeCloseTo(ref?.[c] ?? 0, 6);
+        }
+        // energy_10min: a row for every 10-minute bucket with samples and no other, each with the reference of its
+        // pairs (the in-order path adds per bucket, the recomputation rewrites every bucket of the hours it touches).
+        const counterSamples = rows.map((r): CounterSample => ({ tsMs: r.ts.getTime(), seq: r.seq, counters: countersOf(r) }));
+        const perBucket = hourlyIncreases(counterSamples, tenMinuteStart);
+        const samplesPerBucket = new Map<number, number>();
+        for (const r of rows) samplesPerBucket.set(tenMinuteStart(r.ts.getTime()), (samplesPerBucket.get(tenMinuteStart(r.ts.getTime())) ?? 0) + 1);
+        const buckets = await test.db.selectFrom('energy_10min').selectAll().where('vehicle_id', '=', vehicleId).execute();
+        expect(buckets.map((b) => b.bucket.getTime()).sort()).toEqual([...samplesPerBucket.keys()].sort());
+        for (const b of buckets) {
+          const at = b.bucket.toISOString();
+          expect(b.samples, `energy_10min samples at ${at}`).toBe(samplesPerBucket.get(b.bucket.getTime()));
+          for (const c of ENERGY_COLUMNS) expect(b[c], `${c} in the bucket at ${at}`).toBeCloseTo(perBucket.get(b.bucket.getTime())?.[c] ?? 0, 6);
         }
         // energy_daily (moved by triggers on energy_hourly through every increment and recomputation): per UTC day,
         // the reference summed over the day's hours, one row per day that has hourly rows, and no other.

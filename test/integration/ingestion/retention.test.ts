@@ -18,7 +18,7 @@ describeEachBackend('retention', (backend) => {
     await test?.drop();
   });
 
-  it('removes telemetry, events and dead letters older than their retention, keeps the rest', { timeout: 30_000 }, async () => {
+  it('removes telemetry, events and dead letters older than their retention, and 10-minute energy rows with telemetry; keeps the rest', { timeout: 30_000 }, async () => {
     const now = Date.now();
     const ages = [500, 401, 100, 1]; // days
     await test.db
@@ -34,11 +34,21 @@ describeEachBackend('retention', (backend) => {
       .values(ages.map((d) => ({ topic: 't', reason: 'SCHEMA', raw_size: 0, received_at: new Date(now - d * DAY) })))
       .execute();
 
+    await test.db
+      .insertInto('energy_10min')
+      .values(ages.map((d) => ({ vehicle_id: 'V-RET', bucket: new Date(Math.floor((now - d * DAY) / 600_000) * 600_000), samples: 1, traction_kwh: 1 })))
+      .execute();
+
     const service = new RetentionService(test.db, { days: { telemetry: 400, events: 450, dead_letters: 30 }, batchSize: 7, logger: quietLogger, now: () => now });
     const results = await service.runOnce();
-    expect(results.map((r) => r.method)).toEqual(backend.kind === 'timescaledb' ? ['drop_chunks', 'drop_chunks', 'delete'] : ['delete', 'delete', 'delete']);
+    expect(results.map((r) => [r.table, r.method])).toEqual([
+      ['telemetry', backend.kind === 'timescaledb' ? 'drop_chunks' : 'delete'],
+      ['events', backend.kind === 'timescaledb' ? 'drop_chunks' : 'delete'],
+      ['dead_letters', 'delete'],
+      ['energy_10min', 'delete'],
+    ]);
 
-    const oldest = async (table: 'telemetry' | 'events' | 'dead_letters', column: string) =>
+    const oldest = async (table: 'telemetry' | 'events' | 'dead_letters' | 'energy_10min', column: string) =>
       (await sql<{ n: number; min: Date | null }>`SELECT count(*)::int AS n, min(${sql.ref(column)}) AS min FROM ${sql.table(table)}`.execute(test.db)).rows[0]!;
     const tel = await oldest('telemetry', 'ts');
     expect(tel.n).toBe(60); // 100 d and 1 d
@@ -47,6 +57,10 @@ describeEachBackend('retention', (backend) => {
     expect(ev.n).toBe(3); // 500 d gone, 401 d kept (450 d retention)
     const dl = await oldest('dead_letters', 'received_at');
     expect(dl.n).toBe(1);
+    // The buckets follow telemetry's 400 days (not configured on their own here).
+    const buckets = await oldest('energy_10min', 'bucket');
+    expect(buckets.n).toBe(2);
+    expect(buckets.min!.getTime()).toBeGreaterThan(now - 400 * DAY);
     // A second run finds nothing more to do.
     const again = await service.runOnce();
     expect(again.every((r) => r.removed === 0)).toBe(true);

@@ -2,16 +2,17 @@
 // range equals the same figures over raw rows alone (reportFromRaw), for every group_by — ranges ending inside an
 // hour with later samples in it and without, a counter reset and an implausible jump right at the boundary, a gap
 // across it, a vehicle whose first sample ever lies in the subtracted part, one back after a gap longer than the
-// bounded predecessor lookup, and the plan of a range ending now (the part after `to` empty). energy_hourly holds
-// what ingestion's reference rule gives (with the samples of each hour), energy_daily follows it through its triggers,
-// energy_monthly follows energy_daily through its own.
+// bounded predecessor lookup, and the plan of a range ending now (the part after `to` empty); partial hours through
+// 10-minute bucket rows (energy_10min) too, only where they are complete. energy_hourly and energy_10min hold what
+// ingestion's reference rule gives (with the samples of each hour and bucket), energy_daily follows energy_hourly
+// through its triggers, energy_monthly follows energy_daily through its own.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ENERGY_COLUMNS, STEP_LIMITS, hourlyIncreases, type CounterSample } from '../../../apps/ingestion/src/energy/energy-increase.js';
 import { type EnergyGroupRow, type EnergyRangePlan, EnergyReportRepository, planEnergyRange, type SignedRange } from '../../../libs/db/src/repositories/energy-report.repository.js';
 import { EnergyDailyRepository, type NewEnergyHourlyRow, type NewTelemetryRow } from '../../../libs/db/src/index.js';
 import { describeEachBackend } from '../../setup/database.js';
-import { type QueryHarness, seedTelemetry, seedVehicle, startQueryHarness } from './harness.js';
+import { type QueryHarness, referenceBuckets, seedTelemetry, seedVehicle, startQueryHarness } from './harness.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -84,6 +85,7 @@ describeEachBackend('energy report: partial hours as rollup rows minus their out
     }
     await seedTelemetry(h.database, rows);
     await h.database.db.insertInto('energy_hourly').values(hourly).execute();
+    await h.database.db.insertInto('energy_10min').values(referenceBuckets(rows)).execute();
   });
   afterAll(async () => h?.close());
 
@@ -140,6 +142,51 @@ describeEachBackend('energy report: partial hours as rollup rows minus their out
         expectSame(await repo.reportAlong(q, plan, { lookbackMs: 0 }), raw, `${what} / ${groupBy} (no lookback)`);
       }
     }
+  });
+
+  it('equals it along plans through 10-minute bucket rows, added and subtracted, off the bucket grid too', async () => {
+    const ALWAYS = { tenMinutesSince: new Date('2026-01-01T00:00:00Z') };
+    let added = 0;
+    let subtracted = 0;
+    for (const [from, to, what] of [
+      ...RANGES,
+      [`${T}10:13:30Z`, `${T}13:47:10Z`, 'off the grid: P-1 reset at 10:47 and jump at 13:46 in bucket rows, raw 10:10–10:13:30 subtracted'],
+      [`${T}10:04:00Z`, `${T}10:44:59.5Z`, 'inside one hour: P-3 first sample ever in the subtracted raw part'],
+      [`${T}15:47:00Z`, `${T}17:23:00Z`, 'across P-1 offline 15:40–17:20: empty buckets'],
+    ] as const) {
+      for (const groupBy of GROUPS) {
+        const q = { tenantId: 'acme', from: new Date(from), to: new Date(to), groupBy, stepLimits: STEP_LIMITS };
+        const plan = planEnergyRange(q.from, q.to, LATER, { months: groupBy !== 'day', ...ALWAYS });
+        added += plan.tenMinutes.filter((r) => r.sign === 1).length;
+        subtracted += plan.tenMinutes.filter((r) => r.sign === -1).length;
+        expect(plan.raw.every((r) => r.to.getTime() - r.from.getTime() <= 5 * MIN), `${what}: raw parts of at most 5 minutes`).toBe(true);
+        expectSame(await repo.reportAlong(q, plan), await repo.reportFromRaw(q), `${what} / ${groupBy} (through buckets)`);
+      }
+    }
+    expect(added).toBeGreaterThan(0);
+    expect(subtracted).toBeGreaterThan(0);
+  });
+
+  it('reads no bucket rows from before the time they are complete from (specfleet_meta.energy_10min_since)', async () => {
+    // As on a deployment migrated at 11:00 with telemetry already stored: the bucket rows before 13:00 were never
+    // written (here: wrong). report() must take the start of the range from raw rows and hours, the end from buckets.
+    const q = { tenantId: 'acme', from: new Date(`${T}10:13:30Z`), to: new Date(`${T}13:47:10Z`), groupBy: 'vehicle' as const, stepLimits: STEP_LIMITS };
+    const raw = await repo.reportFromRaw(q);
+    const since = async (value: string) => sql`UPDATE specfleet_meta SET value = ${value} WHERE key = 'energy_10min_since'`.execute(h.database.db);
+    await sql`UPDATE energy_10min SET traction_kwh = traction_kwh + 1000, distance_km = distance_km + 1000 WHERE bucket < ${`${T}13:00:00Z`}`.execute(h.database.db);
+    try {
+      const p1 = (rows: EnergyGroupRow[]) => rows.find((g) => g.key === 'P-1')!.traction_kwh;
+      expect(Math.abs(p1(await repo.report(q)) - p1(raw)), 'the wrong rows are read without the bound').toBeGreaterThan(500);
+      await since(`${T}13:00:00Z`);
+      expectSame(await repo.report(q), raw, 'bucket rows from 13:00 on only');
+      // Without the record (a database the migration did not reach), no bucket rows at all.
+      await sql`DELETE FROM specfleet_meta WHERE key = 'energy_10min_since'`.execute(h.database.db);
+      expectSame(await repo.report(q), raw, 'no bucket rows');
+    } finally {
+      await sql`UPDATE energy_10min SET traction_kwh = traction_kwh - 1000, distance_km = distance_km - 1000 WHERE bucket < ${`${T}13:00:00Z`}`.execute(h.database.db);
+      await sql`INSERT INTO specfleet_meta (key, value) VALUES ('energy_10min_since', '-infinity') ON CONFLICT (key) DO UPDATE SET value = excluded.value`.execute(h.database.db);
+    }
+    expectSame(await repo.report(q), raw, 'restored');
   });
 
   it('equals it along the plan of a range ending now: the current hour and day from their rollup rows, minus nothing stored', async () => {

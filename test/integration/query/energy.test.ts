@@ -1,12 +1,13 @@
-// GET /api/v1/energy: whole hours from energy_hourly plus partial hours from raw telemetry, equal to hand-computed
-// figures (counter reset, implausible jump and a missing counter included), for every group_by; and equal to the
-// computation over raw rows alone when energy_hourly holds what ingestion's reference rule gives.
+// GET /api/v1/energy: whole hours from energy_hourly, whole 10-minute buckets from energy_10min, plus the rest of
+// partial hours from raw telemetry, equal to hand-computed figures (counter reset, implausible jump and a missing
+// counter included), for every group_by; and equal to the computation over raw rows alone when energy_hourly and
+// energy_10min hold what ingestion's reference rule gives.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ENERGY_COLUMNS, STEP_LIMITS, compareSample, stepIncrease, hourlyIncreases, type CounterSample } from '../../../apps/ingestion/src/energy/energy-increase.js';
 import { EnergyReportRepository } from '../../../libs/db/src/repositories/energy-report.repository.js';
 import type { NewEnergyHourlyRow, NewTelemetryRow } from '../../../libs/db/src/index.js';
 import { describeEachBackend } from '../../setup/database.js';
-import { type QueryHarness, seedTelemetry, seedVehicle, startQueryHarness } from './harness.js';
+import { type QueryHarness, referenceBuckets, seedTelemetry, seedVehicle, startQueryHarness } from './harness.js';
 
 const T = (hhmmss: string) => new Date(`2026-11-20T${hhmmss}Z`);
 
@@ -34,7 +35,7 @@ describeEachBackend('energy report', (backend) => {
         hourly('O-1', '11:00:00', { distance_km: 999, traction_kwh: 999 }),
       ])
       .execute();
-    await seedTelemetry(h.database, [
+    const telemetry = [
       // Head [10:30, 11:00): the pair 10:20 → 10:40 counts (its earlier sample lies before `from`).
       sample('E-BEV', '10:20:00', 1, { odometer_km: 1000, traction_kwh: 500, body_kwh: 100, body_hours: 50 }),
       sample('E-BEV', '10:40:00', 2, { odometer_km: 1005, traction_kwh: 510, body_kwh: 102, body_hours: 50.3 }),
@@ -52,7 +53,11 @@ describeEachBackend('energy report', (backend) => {
       sample('E-ICE', '10:59:59', 2, { odometer_km: 5010, fuel_used_l: 302, engine_hours: 100.25 }),
       sample('O-1', '10:50:00', 1, { odometer_km: 1, traction_kwh: 1 }),
       sample('O-1', '10:55:00', 2, { odometer_km: 2, traction_kwh: 2 }),
-    ]);
+    ];
+    await seedTelemetry(h.database, telemetry);
+    // The 10-minute buckets as ingestion makes them of these samples (the hand-made hour rows above are not the sums
+    // of theirs: a partial hour read from its hour row would show).
+    await h.database.db.insertInto('energy_10min').values(referenceBuckets(telemetry)).execute();
   });
   afterAll(async () => h?.close());
 
@@ -132,6 +137,7 @@ describeEachBackend('energy report', (backend) => {
     await seedTelemetry(h.database, rows);
     const hourly = [...hourlyIncreases(samples).entries()].map(([hour, inc]) => ({ vehicle_id: 'R-1', hour: new Date(hour), ...inc }));
     await h.database.db.insertInto('energy_hourly').values(hourly).execute();
+    await h.database.db.insertInto('energy_10min').values(referenceBuckets(rows)).execute();
 
     const sorted = [...samples].sort(compareSample);
     const reference = (fromMs: number, toMs: number) => {
@@ -197,6 +203,7 @@ describeEachBackend('energy report', (backend) => {
     }
     await seedTelemetry(h.database, rows);
     await h.database.db.insertInto('energy_hourly').values(hourly).execute();
+    await h.database.db.insertInto('energy_10min').values(referenceBuckets(rows)).execute();
 
     const repo = new EnergyReportRepository(h.database.db);
     for (const [from, to] of [

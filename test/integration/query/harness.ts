@@ -1,10 +1,20 @@
 // What the query API's integration tests share: a fresh migrated database, two tenants with operator, admin and
 // revoked keys, the HTTP app on it (driven with app.inject), and seeding helpers for vehicles, vehicle_state,
-// energy_hourly and telemetry.
+// energy_hourly, energy_10min and telemetry.
 import { createLogger } from '@fleet/config';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Insertable } from 'kysely';
-import { ApiKeyRepository, type NewTelemetryRow, TelemetryRepository, TenantRepository, VehicleRepository, type VehicleStateTable } from '../../../libs/db/src/index.js';
+import {
+  ApiKeyRepository,
+  ENERGY_HOURLY_COUNTERS,
+  type NewEnergy10MinRow,
+  type NewTelemetryRow,
+  TelemetryRepository,
+  TenantRepository,
+  VehicleRepository,
+  type VehicleStateTable,
+} from '../../../libs/db/src/index.js';
+import { type CounterReadings, type CounterSample, hourlyIncreases, tenMinuteStart } from '../../../apps/ingestion/src/energy/energy-increase.js';
 import { digestOf, generateApiKey, keyPrefix } from '../../../apps/query/src/auth/api-key.js';
 import { createQueryApp } from '../../../apps/query/src/query.app.js';
 import type { QueryOptionsInput } from '../../../apps/query/src/query.options.js';
@@ -106,4 +116,30 @@ export async function seedState(database: TestDatabase, state: Omit<Insertable<V
 
 export async function seedTelemetry(database: TestDatabase, rows: NewTelemetryRow[]): Promise<void> {
   await new TelemetryRepository(database.db).insertBatch(rows);
+}
+
+/**
+ * energy_10min rows as ingestion makes them of these telemetry rows: per vehicle and 10-minute bucket, the samples and
+ * the increases of ingestion's reference rule (hourlyIncreases by bucket).
+ */
+export function referenceBuckets(rows: readonly NewTelemetryRow[]): NewEnergy10MinRow[] {
+  const byVehicle = new Map<string, CounterSample[]>();
+  for (const r of rows) {
+    const counters: CounterReadings = {};
+    for (const [column, counter] of ENERGY_HOURLY_COUNTERS) counters[column] = (r[counter] as number | null | undefined) ?? null;
+    const list = byVehicle.get(r.vehicle_id) ?? [];
+    list.push({ tsMs: new Date(r.ts as Date).getTime(), seq: Number(r.seq), counters });
+    byVehicle.set(r.vehicle_id, list);
+  }
+  const out: NewEnergy10MinRow[] = [];
+  for (const [vehicle_id, samples] of byVehicle) {
+    const increases = hourlyIncreases(samples, tenMinuteStart);
+    const counts = new Map<number, number>();
+    for (const key of new Set(samples.map((s) => `${s.tsMs}/${s.seq}`))) {
+      const bucket = tenMinuteStart(Number(key.split('/')[0]));
+      counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
+    }
+    for (const [bucket, samplesIn] of counts) out.push({ vehicle_id, bucket: new Date(bucket), samples: samplesIn, ...(increases.get(bucket) ?? {}) });
+  }
+  return out;
 }

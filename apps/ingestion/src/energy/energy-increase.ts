@@ -75,6 +75,13 @@ export function hourStart(tsMs: number): number {
   return Math.floor(tsMs / HOUR_MS) * HOUR_MS;
 }
 
+const TEN_MINUTES_MS = 600_000;
+
+/** Start of the UTC 10-minute bucket holding `tsMs` (energy_10min). */
+export function tenMinuteStart(tsMs: number): number {
+  return Math.floor(tsMs / TEN_MINUTES_MS) * TEN_MINUTES_MS;
+}
+
 /** The increase one consecutive pair contributes for one counter (0 for a reset or an implausible jump). */
 export function stepIncrease(
   column: EnergyColumn,
@@ -114,19 +121,21 @@ export function compareSample(a: { tsMs: number; seq: number }, b: { tsMs: numbe
 }
 
 /**
- * Adds the increases of the pairs `prev → samples[0] → samples[1] → …` to `into` (keyed by hour start).
- * `samples` must already be ordered by (ts, seq) and free of repeats; `prev` is the sample just before them
- * (or undefined when there is none). Used both by the reference and by the incremental in-order path.
+ * Adds the increases of the pairs `prev → samples[0] → samples[1] → …` to `into`, keyed by the start of the period
+ * (`periodOf`: the hour by default, or the 10-minute bucket) of the later sample. `samples` must already be ordered
+ * by (ts, seq) and free of repeats; `prev` is the sample just before them (or undefined when there is none). Used both
+ * by the reference and by the incremental in-order path.
  */
 export function accumulateChain(
   prev: CounterSample | undefined,
   samples: readonly CounterSample[],
   into: Map<number, HourlyIncrease>,
+  periodOf: (tsMs: number) => number = hourStart,
 ): void {
   let before = prev;
   for (const sample of samples) {
     if (before !== undefined) {
-      const hour = hourStart(sample.tsMs);
+      const hour = periodOf(sample.tsMs);
       let bucket = into.get(hour);
       for (const column of ENERGY_COLUMNS) {
         const inc = stepIncrease(column, before.counters[column], before.tsMs, sample.counters[column], sample.tsMs);
@@ -144,10 +153,10 @@ export function accumulateChain(
 }
 
 /**
- * The reference: per-hour increases of one vehicle's samples, in any order, with repeats.
- * Hours with no increase at all are absent from the result.
+ * The reference: per-hour increases of one vehicle's samples, in any order, with repeats (per 10-minute bucket with
+ * `periodOf` = tenMinuteStart). Hours with no increase at all are absent from the result.
  */
-export function hourlyIncreases(samples: readonly CounterSample[]): Map<number, HourlyIncrease> {
+export function hourlyIncreases(samples: readonly CounterSample[], periodOf: (tsMs: number) => number = hourStart): Map<number, HourlyIncrease> {
   const ordered = [...samples].sort(compareSample);
   const unique: CounterSample[] = [];
   for (const s of ordered) {
@@ -156,6 +165,6 @@ export function hourlyIncreases(samples: readonly CounterSample[]): Map<number, 
     unique.push(s);
   }
   const out = new Map<number, HourlyIncrease>();
-  accumulateChain(undefined, unique, out);
+  accumulateChain(undefined, unique, out, periodOf);
   return out;
 }

@@ -35,6 +35,7 @@ import {
   ENERGY_COLUMNS,
   hourStart,
   STEP_LIMITS,
+  tenMinuteStart,
   type CounterSample,
   type HourlyIncrease,
 } from '../energy/energy-increase.js';
@@ -557,23 +558,26 @@ export class IngestionPipeline implements IngestSink {
     };
   }
 
-  /** In-order path: the increase of each new sample over its predecessor, starting from the stored newest sample (if any). */
+  /**
+   * In-order path: the increase of each new sample over its predecessor, starting from the stored newest sample (if
+   * any), per 10-minute bucket (energy_10min; the hour rows are their sums).
+   */
   private addIncrements(into: Map<string, EnergyIncrement>, vehicleId: string, start: CounterSample | undefined, newer: readonly TelemetryInsert[]): void {
     if (newer.length === 0) return;
-    const perHour = new Map<number, HourlyIncrease>();
-    accumulateChain(start, newer.map(counterSampleOf), perHour);
+    const perBucket = new Map<number, HourlyIncrease>();
+    accumulateChain(start, newer.map(counterSampleOf), perBucket, tenMinuteStart);
     for (const row of newer) {
-      const hour = hourStart(row.ts.getTime());
-      const key = `${vehicleId}\u0000${hour}`;
+      const bucket = tenMinuteStart(row.ts.getTime());
+      const key = `${vehicleId}\u0000${bucket}`;
       let inc = into.get(key);
       if (inc === undefined) {
-        inc = { vehicleId, hour: new Date(hour), samples: 0, ...zero() };
+        inc = { vehicleId, bucket: new Date(bucket), samples: 0, ...zero() };
         into.set(key, inc);
       }
       inc.samples++;
     }
-    for (const [hour, increase] of perHour) {
-      const inc = into.get(`${vehicleId}\u0000${hour}`)!;
+    for (const [bucket, increase] of perBucket) {
+      const inc = into.get(`${vehicleId}\u0000${bucket}`)!;
       for (const c of ENERGY_COLUMNS) inc[c] += increase[c];
     }
   }

@@ -1,6 +1,7 @@
 // The retention job: periodically removes telemetry, events and dead letters older than their configured age
-// (chunks on TimescaleDB, batched deletes on PostgreSQL). Failures are logged and retried at the next run; they never
-// stop ingestion.
+// (chunks on TimescaleDB, batched deletes on PostgreSQL), and energy_10min rows with telemetry (they only serve
+// partial hours, which need the raw rows too). Failures are logged and retried at the next run; they never stop
+// ingestion.
 import { detectBackend, RetentionRepository, type Database, type RetentionResult, type RetentionTable, type StorageBackend } from '@fleet/db';
 import type { Logger } from 'pino';
 import { PeriodicJob } from '../common/periodic-job.js';
@@ -8,7 +9,7 @@ import { PeriodicJob } from '../common/periodic-job.js';
 type DatabaseHandle = Database['db'];
 
 export interface RetentionOptions {
-  /** Days to keep, per table. Defaults 400 / 1,100 / 30 (the @fleet/config defaults). */
+  /** Days to keep, per table. Defaults 400 / 1,100 / 30 (the @fleet/config defaults); energy_10min as telemetry. */
   days?: Partial<Record<RetentionTable, number>>;
   /** Time between runs. Default 1 h. */
   intervalMs?: number;
@@ -19,7 +20,7 @@ export interface RetentionOptions {
 }
 
 const DAY_MS = 86_400_000;
-const DEFAULT_DAYS: Record<RetentionTable, number> = { telemetry: 400, events: 1_100, dead_letters: 30 };
+const DEFAULT_DAYS: Record<Exclude<RetentionTable, 'energy_10min'>, number> = { telemetry: 400, events: 1_100, dead_letters: 30 };
 
 export class RetentionService {
   private readonly job: PeriodicJob<RetentionResult[]>;
@@ -30,7 +31,8 @@ export class RetentionService {
     private readonly db: DatabaseHandle,
     private readonly options: RetentionOptions,
   ) {
-    this.days = { ...DEFAULT_DAYS, ...options.days };
+    const days = { ...DEFAULT_DAYS, ...options.days };
+    this.days = { ...days, energy_10min: days.energy_10min ?? days.telemetry };
     this.job = new PeriodicJob(() => this.pass(), options.intervalMs ?? 3_600_000);
   }
 

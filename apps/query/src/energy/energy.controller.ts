@@ -14,7 +14,7 @@ export class EnergyController {
     tag: 'energy',
     summary: 'Energy use in [from, to) per vehicle, type, body type, powertrain or day: counters, per-100-km figures, body share, kWh-equivalent and CO2',
     description:
-      'Exact for any range: whole UTC months come from the energy_monthly rollup (not for group_by=day), whole UTC days from energy_daily, the other whole hours from energy_hourly, partial hours at either end from the raw samples with the same rule. ' +
+      'Exact for any range: whole UTC months come from the energy_monthly rollup (not for group_by=day), whole UTC days from energy_daily, the other whole hours from energy_hourly, whole 10-minute buckets from energy_10min, and at most 5 minutes at either end from the raw samples with the same rule. ' +
       'kWh-equivalent = grid electricity charged + hydrogen × LHV + diesel × LHV; CO2 = charged × grid factor + diesel × diesel factor + hydrogen × hydrogen factor. The factors used are part of the answer.',
     access: 'operator',
     query: EnergyQuery,

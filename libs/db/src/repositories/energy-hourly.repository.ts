@@ -1,5 +1,6 @@
-// Ingestion's writes to energy_hourly: add the increases of in-order samples, or recompute whole (vehicle, hour)
-// rows from the raw telemetry when late samples changed which sample precedes which.
+// Ingestion's writes to energy_hourly and energy_10min: add the increases of in-order samples, or recompute whole
+// (vehicle, hour) rows, and the 10-minute bucket rows of those hours, from the raw telemetry when late samples changed
+// which sample precedes which. An hour row is the sum of its bucket rows (both come from the same increments).
 // Hot path (once per batch): raw SQL over unnest arrays.
 import { Inject, Injectable } from '@nestjs/common';
 import { CompiledQuery, type Kysely } from 'kysely';
@@ -24,9 +25,9 @@ export type EnergyHourlyColumn = (typeof ENERGY_HOURLY_COUNTERS)[number][0];
 
 export interface EnergyIncrement extends Record<EnergyHourlyColumn, number> {
   vehicleId: string;
-  /** Start of the UTC hour. */
-  hour: Date;
-  /** Samples newly stored in the hour. */
+  /** Start of the UTC 10-minute bucket (energy_10min); its hour's energy_hourly row gets the same increase. */
+  bucket: Date;
+  /** Samples newly stored in the bucket. */
   samples: number;
 }
 
@@ -51,30 +52,43 @@ const COLS = ENERGY_HOURLY_COUNTERS.map(([c]) => c);
 /** The increments of a batch, staged by binary COPY on the ingestion transaction's connection. */
 const INCREMENT_COLUMNS = [
   { name: 'vehicleId', kind: 'text' },
-  { name: 'hour', kind: 'timestamptz' },
+  { name: 'bucket', kind: 'timestamptz' },
   { name: 'samples', kind: 'int8' },
   ...COLS.map((name) => ({ name, kind: 'float8' }) as const),
 ] as const satisfies ReadonlyArray<BulkColumn<keyof EnergyIncrement>>;
 const INCREMENT_STAGE = stagingTable('specfleet_ingest_energy_stage', INCREMENT_COLUMNS);
 const incrementCopy = compileBinaryCopy(INCREMENT_COLUMNS);
 
-// One row per (vehicle, hour), pre-aggregated by the caller (ON CONFLICT DO UPDATE cannot touch a row twice), sorted
-// so concurrent batches lock energy_hourly rows in the same order.
+// One row per (vehicle, bucket), pre-aggregated by the caller (ON CONFLICT DO UPDATE cannot touch a row twice), sorted
+// so concurrent batches lock the rows in the same order; the hour rows are their sums per hour.
+const ADD_BUCKETS = `
+  INSERT INTO energy_10min (vehicle_id, bucket, samples, ${COLS.join(', ')})
+  SELECT vehicleId, bucket, samples::int4, ${COLS.join(', ')} FROM ${INCREMENT_STAGE.name}
+  ORDER BY 1, 2
+  ON CONFLICT (vehicle_id, bucket) DO UPDATE SET
+    samples = energy_10min.samples + excluded.samples,
+    ${COLS.map((c) => `${c} = energy_10min.${c} + excluded.${c}`).join(',\n    ')},
+    updated_at = now()`;
+
+const HOUR = (expr: string): string => `date_trunc('hour', ${expr}, 'UTC')`;
+const BUCKET = (expr: string): string => `date_bin('10 minutes', ${expr}, TIMESTAMPTZ '2000-01-01 00:00:00+00')`;
+
 const ADD = `
   INSERT INTO energy_hourly (vehicle_id, hour, samples, ${COLS.join(', ')})
-  SELECT vehicleId, hour, samples::int4, ${COLS.join(', ')} FROM ${INCREMENT_STAGE.name}
+  SELECT vehicleId, ${HOUR('bucket')}, sum(samples)::int4, ${COLS.map((c) => `sum(${c})`).join(', ')} FROM ${INCREMENT_STAGE.name}
+  GROUP BY 1, 2
   ORDER BY 1, 2
   ON CONFLICT (vehicle_id, hour) DO UPDATE SET
     samples = energy_hourly.samples + excluded.samples,
     ${COLS.map((c) => `${c} = energy_hourly.${c} + excluded.${c}`).join(',\n    ')},
     updated_at = now()`;
 
-const HOUR = (expr: string): string => `date_trunc('hour', ${expr}, 'UTC')`;
 const COUNTER_LIST = ENERGY_HOURLY_COUNTERS.map(([, t]) => `t.${t}`).join(', ');
 
 // The hours to recompute: the hour of each key, and the hour of the first stored sample after it (whose
 // predecessor may have changed). Then per hour: the rows of the hour plus the last row before it, each row's step
-// from its predecessor (ordered by ts, seq), and the sum of the plausible positive steps of the rows in the hour.
+// from its predecessor (ordered by ts, seq), the sum of the plausible positive steps of the rows in each 10-minute
+// bucket of the hour (every bucket that holds samples: a bucket never loses its samples), and the hour as their sum.
 // The elapsed time is computed in whole milliseconds and divided as a float8, exactly as the reference does.
 const RECOMPUTE = `
   WITH keys AS (
@@ -107,15 +121,28 @@ const RECOMPUTE = `
       ${ENERGY_HOURLY_COUNTERS.map(([c, t]) => `${t} - lag(${t}) OVER w AS d_${c}`).join(',\n      ')}
     FROM rows
     WINDOW w AS (PARTITION BY vehicle_id, hour ORDER BY ts, seq)
-  ), sums AS (
-    SELECT a.vehicle_id, a.hour,
-      count(s.ts)::int AS samples,
+  ), bucket_sums AS (
+    SELECT vehicle_id, hour, ${BUCKET('ts')} AS bucket,
+      count(*)::int AS samples,
       ${ENERGY_HOURLY_COUNTERS.map(
         ([c], i) =>
-          `COALESCE(sum(CASE WHEN s.d_${c} > 0 AND s.d_${c} <= ($4::float8[])[${i + 1}] * s.dh + ($5::float8[])[${i + 1}] THEN s.d_${c} ELSE 0 END), 0) AS ${c}`,
+          `COALESCE(sum(CASE WHEN d_${c} > 0 AND d_${c} <= ($4::float8[])[${i + 1}] * dh + ($5::float8[])[${i + 1}] THEN d_${c} ELSE 0 END), 0) AS ${c}`,
       ).join(',\n      ')}
+    FROM steps WHERE ts >= hour
+    GROUP BY 1, 2, 3
+  ), buckets AS (
+    INSERT INTO energy_10min (vehicle_id, bucket, samples, ${COLS.join(', ')})
+    SELECT vehicle_id, bucket, samples, ${COLS.join(', ')} FROM bucket_sums ORDER BY vehicle_id, bucket
+    ON CONFLICT (vehicle_id, bucket) DO UPDATE SET
+      samples = excluded.samples,
+      ${COLS.map((c) => `${c} = excluded.${c}`).join(',\n      ')},
+      updated_at = now()
+  ), sums AS (
+    SELECT a.vehicle_id, a.hour,
+      COALESCE(sum(b.samples), 0)::int AS samples,
+      ${COLS.map((c) => `COALESCE(sum(b.${c}), 0) AS ${c}`).join(',\n      ')}
     FROM affected a
-    LEFT JOIN steps s ON s.vehicle_id = a.vehicle_id AND s.hour = a.hour AND s.ts >= a.hour
+    LEFT JOIN bucket_sums b ON b.vehicle_id = a.vehicle_id AND b.hour = a.hour
     GROUP BY a.vehicle_id, a.hour
   )
   INSERT INTO energy_hourly (vehicle_id, hour, samples, ${COLS.join(', ')})
@@ -130,19 +157,21 @@ export class EnergyHourlyRepository {
   constructor(@Inject(DATABASE) private readonly db: Kysely<DB>) {}
 
   /**
-   * Adds pre-aggregated increases (one entry per vehicle and hour). They travel by one binary COPY into a staging
-   * table of the transaction's connection instead of 12 unnest arrays: less parsing in PostgreSQL and in Node. Both
-   * the COPY and the statement are queued on `queue` (from IngestTransaction) and run with its next round trip.
+   * Adds pre-aggregated increases (one entry per vehicle and 10-minute bucket) to energy_10min, and their sums per
+   * hour to energy_hourly. They travel by one binary COPY into a staging table of the transaction's connection instead
+   * of 12 unnest arrays: less parsing in PostgreSQL and in Node. The COPY and both statements are queued on `queue`
+   * (from IngestTransaction) and run with its next round trip.
    */
   addIncrements(rows: readonly EnergyIncrement[], queue: StatementQueue): void {
     if (rows.length === 0) return;
     queue.stage(INCREMENT_STAGE, incrementCopy(rows));
+    queue.add(ADD_BUCKETS);
     queue.add(ADD);
   }
 
   /**
    * Recomputes, from the stored telemetry, every (vehicle, hour) that holds one of `keys` or the first sample after
-   * one of them. Run it after the keys' rows are inserted, in the same transaction, holding the vehicles' locks.
+   * one of them, with the bucket rows of those hours. Run it after the keys' rows are inserted, in the same transaction, holding the vehicles' locks.
    * Returns how many hour rows were rewritten.
    */
   async recomputeAround(keys: readonly SampleKey[], limits: StepLimits): Promise<number> {

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type EnergyRangePlan, lookbackFor, planEnergyRange, type SignedRange } from './energy-report.repository.js';
+import { type EnergyRangePlan, lookbackAlong, lookbackFor, planEnergyRange, type SignedRange } from './energy-report.repository.js';
 
 const d = (s: string) => new Date(s);
 const r = (from: string, to: string, sign: 1 | -1 = 1): SignedRange => ({ from: d(from), to: d(to), sign });
 /** A clock long after every range below: all of it counts as stored. */
 const LATER = d('2030-01-01T00:00:00Z');
+const TEN = 600_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const isMonthStart = (x: Date): boolean => x.getTime() === Date.UTC(x.getUTCFullYear(), x.getUTCMonth(), 1);
@@ -14,7 +15,8 @@ function expectExactCover(plan: EnergyRangePlan, from: number, to: number): void
   for (const x of plan.months) expect(isMonthStart(x.from) && isMonthStart(x.to), 'month-aligned').toBe(true);
   for (const x of plan.days) expect(x.from.getTime() % DAY === 0 && x.to.getTime() % DAY === 0, 'day-aligned').toBe(true);
   for (const x of plan.hours) expect(x.from.getTime() % HOUR === 0 && x.to.getTime() % HOUR === 0, 'hour-aligned').toBe(true);
-  const all = [...plan.months, ...plan.days, ...plan.hours, ...plan.raw];
+  for (const x of plan.tenMinutes) expect(x.from.getTime() % TEN === 0 && x.to.getTime() % TEN === 0, '10-minute-aligned').toBe(true);
+  const all = [...plan.months, ...plan.days, ...plan.hours, ...plan.tenMinutes, ...plan.raw];
   for (const x of all) expect(x.from.getTime()).toBeLessThan(x.to.getTime());
   const points = [...new Set([from, to, ...all.flatMap((x) => [x.from.getTime(), x.to.getTime()])])].sort((a, b) => a - b);
   for (let i = 0; i + 1 < points.length; i++) {
@@ -30,6 +32,7 @@ describe('planEnergyRange', () => {
       months: [],
       days: [],
       hours: [r('2026-11-20T11:00:00Z', '2026-11-20T13:00:00Z')],
+      tenMinutes: [],
       raw: [r('2026-11-20T10:30:00Z', '2026-11-20T11:00:00Z'), r('2026-11-20T13:00:00Z', '2026-11-20T13:15:00Z')],
     });
   });
@@ -38,6 +41,7 @@ describe('planEnergyRange', () => {
       months: [],
       days: [],
       hours: [r('2026-11-20T10:00:00Z', '2026-11-20T14:00:00Z')],
+      tenMinutes: [],
       raw: [r('2026-11-20T10:00:00Z', '2026-11-20T10:20:00Z', -1), r('2026-11-20T13:45:00Z', '2026-11-20T14:00:00Z', -1)],
     });
   });
@@ -47,6 +51,7 @@ describe('planEnergyRange', () => {
       months: [],
       days: [r('2026-10-28T00:00:00Z', '2026-11-27T00:00:00Z')],
       hours: [r('2026-10-27T15:00:00Z', '2026-10-28T00:00:00Z'), r('2026-11-26T16:00:00Z', '2026-11-27T00:00:00Z', -1)],
+      tenMinutes: [],
       raw: [r('2026-10-27T15:00:00Z', '2026-10-27T15:23:16.410Z', -1), r('2026-11-26T15:43:16.410Z', '2026-11-26T16:00:00Z', -1)],
     });
     // Early in the day: the day's first hours rather than its row minus the rest.
@@ -54,6 +59,7 @@ describe('planEnergyRange', () => {
       months: [],
       days: [r('2026-10-28T00:00:00Z', '2026-11-26T00:00:00Z')],
       hours: [r('2026-10-27T15:00:00Z', '2026-10-28T00:00:00Z'), r('2026-11-26T00:00:00Z', '2026-11-26T03:00:00Z')],
+      tenMinutes: [],
       raw: [r('2026-10-27T15:00:00Z', '2026-10-27T15:23:16.410Z', -1), r('2026-11-26T03:00:00Z', '2026-11-26T03:10:00Z')],
     });
   });
@@ -68,8 +74,8 @@ describe('planEnergyRange', () => {
     expect(plan.raw).toEqual([r('2026-10-27T15:00:00Z', '2026-10-27T15:23:16.410Z', -1), r('2026-11-26T15:23:16.410Z', '2026-11-26T16:00:00Z', -1)]);
   });
   it('reads neither hours nor raw rows for a range on day boundaries, and a calendar month from its month row', () => {
-    expect(planEnergyRange(d('2026-11-01T00:00:00Z'), d('2026-12-01T00:00:00Z'), LATER)).toEqual({ months: [r('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z')], days: [], hours: [], raw: [] });
-    expect(planEnergyRange(d('2026-11-01T00:00:00Z'), d('2026-12-01T00:00:00Z'), LATER, { months: false })).toEqual({ months: [], days: [r('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z')], hours: [], raw: [] });
+    expect(planEnergyRange(d('2026-11-01T00:00:00Z'), d('2026-12-01T00:00:00Z'), LATER)).toEqual({ months: [r('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z')], days: [], hours: [], tenMinutes: [], raw: [] });
+    expect(planEnergyRange(d('2026-11-01T00:00:00Z'), d('2026-12-01T00:00:00Z'), LATER, { months: false })).toEqual({ months: [], days: [r('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z')], hours: [], tenMinutes: [], raw: [] });
   });
   it('reads whole UTC months from the monthly rollup, a partial month as its days or as its row minus the other days', () => {
     // 30 days over a month boundary, all of it stored: November's row minus its last 4 days beats 26 day rows.
@@ -77,6 +83,7 @@ describe('planEnergyRange', () => {
       months: [r('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z')],
       days: [r('2026-10-28T00:00:00Z', '2026-11-01T00:00:00Z'), r('2026-11-27T00:00:00Z', '2026-12-01T00:00:00Z', -1)],
       hours: [r('2026-10-27T15:00:00Z', '2026-10-28T00:00:00Z'), r('2026-11-26T16:00:00Z', '2026-11-27T00:00:00Z', -1)],
+      tenMinutes: [],
       raw: [r('2026-10-27T15:00:00Z', '2026-10-27T15:23:16.410Z', -1), r('2026-11-26T15:43:16.410Z', '2026-11-26T16:00:00Z', -1)],
     });
     // Across the turn of the year: 11 month rows, two partial months from their days (12 and 2 rows), and one from
@@ -96,22 +103,56 @@ describe('planEnergyRange', () => {
       months: [],
       days: [r('2026-11-01T00:00:00Z', '2026-11-03T00:00:00Z')],
       hours: [r('2026-11-01T00:00:00Z', '2026-11-01T05:00:00Z', -1)],
+      tenMinutes: [],
       raw: [],
     });
     // Whole hours that reach from one day into the next, without a whole day between: hours only.
-    expect(planEnergyRange(d('2026-11-01T20:00:00Z'), d('2026-11-02T04:00:00Z'), LATER)).toEqual({ months: [], days: [], hours: [r('2026-11-01T20:00:00Z', '2026-11-02T04:00:00Z')], raw: [] });
+    expect(planEnergyRange(d('2026-11-01T20:00:00Z'), d('2026-11-02T04:00:00Z'), LATER)).toEqual({ months: [], days: [], hours: [r('2026-11-01T20:00:00Z', '2026-11-02T04:00:00Z')], tenMinutes: [], raw: [] });
   });
   it('inside a single hour, reads raw rows of the range or the hour minus its ends, whichever is shorter', () => {
-    expect(planEnergyRange(d('2026-11-20T10:10:00Z'), d('2026-11-20T10:30:00Z'), LATER)).toEqual({ months: [], days: [], hours: [], raw: [r('2026-11-20T10:10:00Z', '2026-11-20T10:30:00Z')] });
+    expect(planEnergyRange(d('2026-11-20T10:10:00Z'), d('2026-11-20T10:30:00Z'), LATER)).toEqual({ months: [], days: [], hours: [], tenMinutes: [], raw: [r('2026-11-20T10:10:00Z', '2026-11-20T10:30:00Z')] });
     expect(planEnergyRange(d('2026-11-20T10:10:00Z'), d('2026-11-20T10:50:00Z'), LATER)).toEqual({
       months: [],
       days: [],
       hours: [r('2026-11-20T10:00:00Z', '2026-11-20T11:00:00Z')],
+      tenMinutes: [],
       raw: [r('2026-11-20T10:00:00Z', '2026-11-20T10:10:00Z', -1), r('2026-11-20T10:50:00Z', '2026-11-20T11:00:00Z', -1)],
     });
-    expect(planEnergyRange(d('2026-11-20T10:40:00Z'), d('2026-11-20T11:00:00Z'), LATER)).toEqual({ months: [], days: [], hours: [], raw: [r('2026-11-20T10:40:00Z', '2026-11-20T11:00:00Z')] });
+    expect(planEnergyRange(d('2026-11-20T10:40:00Z'), d('2026-11-20T11:00:00Z'), LATER)).toEqual({ months: [], days: [], hours: [], tenMinutes: [], raw: [r('2026-11-20T10:40:00Z', '2026-11-20T11:00:00Z')] });
   });
-  it('covers exactly [from, to) for any range and clock, with and without months (net weight 1 inside, 0 outside)', () => {
+  it('reads whole 10-minute buckets between the hour and the bucket boundary nearest to each end, where bucket rows exist', () => {
+    const ALWAYS = { tenMinutesSince: d('2026-01-01T00:00:00Z') };
+    // [10:33:20, 13:15): bucket 10:30 minus 3 min 20 s raw, buckets 10:30–11:00, hours 11–13, buckets 13:00–13:10,
+    // 5 min raw: 8 min 20 s of raw time instead of 41 min 40 s.
+    expect(planEnergyRange(d('2026-11-20T10:33:20Z'), d('2026-11-20T13:15:00Z'), LATER, ALWAYS)).toEqual({
+      months: [],
+      days: [],
+      hours: [r('2026-11-20T11:00:00Z', '2026-11-20T13:00:00Z')],
+      tenMinutes: [r('2026-11-20T10:30:00Z', '2026-11-20T11:00:00Z'), r('2026-11-20T13:00:00Z', '2026-11-20T13:10:00Z')],
+      raw: [r('2026-11-20T10:30:00Z', '2026-11-20T10:33:20Z', -1), r('2026-11-20T13:10:00Z', '2026-11-20T13:15:00Z')],
+    });
+    // Early in an hour, the hour row minus its first bucket and the raw part before `from`: [10:13, 13:00) = hours
+    // 10–13 − bucket 10:00 − raw 10:10–10:13 (3 minutes of raw time, 4 rollup rows).
+    expect(planEnergyRange(d('2026-11-20T10:13:00Z'), d('2026-11-20T13:00:00Z'), LATER, ALWAYS)).toEqual({
+      months: [],
+      days: [],
+      hours: [r('2026-11-20T10:00:00Z', '2026-11-20T13:00:00Z')],
+      tenMinutes: [r('2026-11-20T10:00:00Z', '2026-11-20T10:10:00Z', -1)],
+      raw: [r('2026-11-20T10:10:00Z', '2026-11-20T10:13:00Z', -1)],
+    });
+    // A 30-day report ending now at minute :30: at most 5 minutes of raw rows per end, the future part free.
+    const to = d('2026-11-26T15:30:16.410Z');
+    const now = planEnergyRange(d('2026-10-27T15:30:16.410Z'), to, to, ALWAYS);
+    expect(now.raw).toEqual([r('2026-10-27T15:30:00Z', '2026-10-27T15:30:16.410Z', -1), r('2026-11-26T15:30:16.410Z', '2026-11-26T15:40:00Z', -1)]);
+    expect(now.tenMinutes).toEqual([r('2026-10-27T15:30:00Z', '2026-10-27T16:00:00Z'), r('2026-11-26T15:40:00Z', '2026-11-26T16:00:00Z', -1)]);
+    // No bucket rows before `tenMinutesSince`: the start of the range then comes from raw rows as without buckets.
+    const since = planEnergyRange(d('2026-11-20T10:33:20Z'), d('2026-11-20T13:15:00Z'), LATER, { tenMinutesSince: d('2026-11-20T12:00:00Z') });
+    expect(since.tenMinutes).toEqual([r('2026-11-20T13:00:00Z', '2026-11-20T13:10:00Z')]);
+    expect(since.raw).toEqual([r('2026-11-20T10:33:20Z', '2026-11-20T11:00:00Z'), r('2026-11-20T13:10:00Z', '2026-11-20T13:15:00Z')]);
+    // Without the option, no bucket rows at all.
+    expect(planEnergyRange(d('2026-11-20T10:33:20Z'), d('2026-11-20T13:15:00Z'), LATER).tenMinutes).toEqual([]);
+  });
+  it('covers exactly [from, to) for any range and clock, with and without months and buckets (net weight 1 inside, 0 outside)', () => {
     let seed = 42;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const base = Date.parse('2026-11-01T00:00:00Z');
@@ -123,8 +164,12 @@ describe('planEnergyRange', () => {
       const to = from + Math.max(1, Math.floor(span / snap) * snap);
       const now = from + (rnd() - 0.2) * 1.5 * (to - from);
       const months = rnd() < 0.7;
-      const plan = planEnergyRange(new Date(from), new Date(to), new Date(now), { months });
+      // Bucket rows never, always, or from a time somewhere around the range.
+      const since = [undefined, -8.64e15, from + Math.floor((rnd() - 0.3) * 1.5 * (to - from))][Math.floor(rnd() * 3)];
+      const plan = planEnergyRange(new Date(from), new Date(to), new Date(now), { months, tenMinutesSince: since === undefined ? undefined : new Date(since) });
       if (!months) expect(plan.months).toEqual([]);
+      if (since === undefined) expect(plan.tenMinutes).toEqual([]);
+      for (const x of plan.tenMinutes) expect(x.from.getTime()).toBeGreaterThanOrEqual(since!);
       expectExactCover(plan, from, to);
     }
   });
@@ -139,5 +184,16 @@ describe('lookbackFor', () => {
     expect(lookbackFor(120)).toBe(90_000); // every 30 s
     expect(lookbackFor(360)).toBe(30_000); // every 10 s
     expect(lookbackFor(3600)).toBe(10_000); // every second: 3 s, raised to 10 s
+  });
+});
+
+describe('lookbackAlong', () => {
+  it('keeps the full lookback for a part of a third of it or longer, 10 s for a shorter one', () => {
+    expect(lookbackAlong(291_000, 300_000)).toBe(300_000); // 4 min 51 s left to the hour
+    expect(lookbackAlong(100_000, 300_000)).toBe(300_000);
+    expect(lookbackAlong(99_999, 300_000)).toBe(10_000);
+    expect(lookbackAlong(9_016, 300_000)).toBe(10_000); // 9 s before the nearest bucket
+    expect(lookbackAlong(1_000, 10_000)).toBe(10_000); // every second: 10 s either way
+    expect(lookbackAlong(0, 0)).toBe(0);
   });
 });

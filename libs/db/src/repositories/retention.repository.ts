@@ -6,7 +6,7 @@ import { DATABASE, type DB } from '../database.js';
 import type { StorageBackend } from '../backend.js';
 
 /** Tables retention may trim, with their time column. */
-export const RETENTION_TABLES = { telemetry: 'ts', events: 'ts', dead_letters: 'received_at' } as const;
+export const RETENTION_TABLES = { telemetry: 'ts', events: 'ts', dead_letters: 'received_at', energy_10min: 'bucket' } as const;
 export type RetentionTable = keyof typeof RETENTION_TABLES;
 
 export interface RetentionResult {
@@ -33,7 +33,7 @@ export class RetentionRepository {
     opts: { batchSize?: number; maxBatches?: number } = {},
   ): Promise<RetentionResult> {
     const column = RETENTION_TABLES[table];
-    if (backend === 'timescaledb' && table !== 'dead_letters') {
+    if (backend === 'timescaledb' && (table === 'telemetry' || table === 'events')) {
       const r = await this.db.executeQuery<{ chunk: string }>(
         CompiledQuery.raw(`SELECT drop_chunks($1::regclass, older_than => $2::timestamptz) AS chunk`, [table, cutoff.toISOString()]),
       );
@@ -42,7 +42,7 @@ export class RetentionRepository {
     const batchSize = opts.batchSize ?? 10_000;
     const maxBatches = opts.maxBatches ?? 1_000;
     // ctid batches: DELETE has no LIMIT; the BRIN index on the time column (telemetry/events) or the B-tree
-    // (dead_letters.received_at) finds the old rows.
+    // (dead_letters.received_at, energy_10min.bucket) finds the old rows.
     const statement = `DELETE FROM ${table} WHERE ctid = ANY (ARRAY(SELECT ctid FROM ${table} WHERE ${column} < $1::timestamptz LIMIT $2))`;
     let removed = 0;
     for (let i = 0; i < maxBatches; i++) {
