@@ -255,6 +255,15 @@ describeEachBackend('energy report: partial hours as rollup rows minus their out
       ['2026-11-17', 3],
     ]);
     expectSame(await repo.report(q), raw, 'day');
+    // P-3's first samples ever lie at 10:04 and later (P-4's at 10:02): in [09:00, 10:00:30) they have none. Taken as the hour rows 09–11
+    // minus the buckets 10:10–11:00 minus the raw part 10:00:30–10:10, its samples there are added once and taken off
+    // twice: the vehicle has no figure that day only if the subtracted rollup rows count their samples negatively.
+    const early = { ...q, from: new Date(`${T}09:00:00Z`), to: new Date(`${T}10:00:30Z`) };
+    const r = (from: string, to: string, sign: 1 | -1): SignedRange => ({ from: new Date(`${T}${from}Z`), to: new Date(`${T}${to}Z`), sign });
+    const plan: EnergyRangePlan = { months: [], days: [], hours: [r('09:00:00', '11:00:00', 1)], tenMinutes: [r('10:10:00', '11:00:00', -1)], raw: [r('10:00:30', '10:10:00', -1)] };
+    const earlyRaw = await repo.reportFromRaw(early);
+    expect(earlyRaw.map((g) => [g.key, g.vehicles])).toEqual([['2026-11-16', 2]]); // P-1 and P-2; P-4 is back at 10:02
+    expectSame(await repo.reportAlong(early, plan), earlyRaw, 'day, through subtracted bucket rows');
   });
 
   it('stays equal with the rollup watermark inside the range, before and after the rollup moves it', async () => {

@@ -243,7 +243,7 @@ export interface RawScanOptions {
  * part starts in, from energy_hourly): about three sample intervals, between 10 s and PREDECESSOR_LOOKBACK. At one
  * sample every 5 min that is the whole 5 min (one sample per vehicle); at one a second, 10 s instead of 300 rows per
  * vehicle to sort and chain. A vehicle with no sample in its lookback is looked up through the primary key
- * (20–35 µs each), so a lookback too short costs lookups, never a wrong figure. Unknown rate: the longest.
+ * (8–35 µs each), so a lookback too short costs lookups, never a wrong figure. Unknown rate: the longest.
  */
 export function lookbackFor(samplesPerHour: number | undefined): number {
   if (samplesPerHour === undefined || !(samplesPerHour > 0)) return PREDECESSOR_LOOKBACK_MS;
@@ -253,10 +253,12 @@ export function lookbackFor(samplesPerHour: number | undefined): number {
 /**
  * The lookback for a raw part `partMs` long, `full` being lookbackFor its sample rate: the full one, unless the part is
  * shorter than a third of it; then MIN_LOOKBACK. A part of a few seconds (what is left between a range's end and the
- * nearest 10-minute bucket) holds few samples, whose predecessors a primary-key lookup finds for ~8 µs each, and its
- * scan is then small enough for the planner to take the primary key instead of reading the whole chunk: 6 ms against
- * 17 ms for a 9-second part at 1,000 vehicles every 5 min (EXPLAIN ANALYZE, the benchmark's data). For longer parts
- * the lookback's rows (~3.5 µs each to sort and chain) cost less than the lookups they save.
+ * nearest 10-minute bucket) holds few samples, whose predecessors a primary-key lookup finds for ~8 µs each (977
+ * lookups in 9 ms when the predecessor lies in the same chunk), and its scan is then small enough for the planner to
+ * take the primary key instead of reading the whole chunk: 6 ms against 17 ms for a 9-second part at 1,000 vehicles
+ * every 5 min (EXPLAIN ANALYZE, the benchmark's data). For longer parts the lookback's rows (~3.5 µs each to sort and
+ * chain) cost less than the lookups they save: a 129-second part scanned with a lookback of its own length instead of
+ * the full 5 minutes made the report slower (p50 60.5 against 54.7 ms, side by side).
  */
 export function lookbackAlong(partMs: number, full: number): number {
   return partMs < full / 3 ? Math.min(full, MIN_LOOKBACK_MS) : full;
@@ -331,18 +333,23 @@ export class EnergyReportRepository {
   ): Promise<Array<EnergyGroupRow & { unresolved: number }>> {
     const byDay = q.groupBy === 'day';
     // Each part summed per vehicle, and per UTC day for group_by=day (t = the day; otherwise NULL, one row per
-    // vehicle), with its sign; for group_by=day also its samples (n), which decide whether the vehicle has a figure
-    // that day once subtracted parts are taken off.
-    const summed = (source: RawBuilder<unknown>, where: RawBuilder<unknown>, time: RawBuilder<unknown>, sign: 1 | -1, samples: RawBuilder<unknown>) => {
-      const neg = sign === 1 ? sql`` : sql`-`;
-      const sums = sql.join(ENERGY_COUNTERS.map((c) => sql`${neg}sum(r.${sql.ref(c.column)}) AS ${sql.ref(c.column)}`));
+    // vehicle); for group_by=day also its samples (n), which decide whether the vehicle has a figure that day once
+    // subtracted parts are taken off.
+    const summed = (source: RawBuilder<unknown>, time: RawBuilder<unknown>, sum: (column: RawBuilder<unknown>) => RawBuilder<unknown>, samples: RawBuilder<unknown>, where: RawBuilder<unknown>) => {
+      const sums = sql.join(ENERGY_COUNTERS.map((c) => sql`${sum(sql.ref(`r.${c.column}`))} AS ${sql.ref(c.column)}`));
       return sql`
-        SELECT r.vehicle_id, ${byDay ? sql`date_trunc('day', ${time}, 'UTC')` : sql`NULL::timestamptz`} AS t, ${sums}${byDay ? sql`, ${neg}${samples} AS n` : sql``}
+        SELECT r.vehicle_id, ${byDay ? sql`date_trunc('day', ${time}, 'UTC')` : sql`NULL::timestamptz`} AS t, ${sums}${byDay ? sql`, ${samples} AS n` : sql``}
         FROM ${source} r WHERE ${where} GROUP BY 1, 2`;
     };
-    const ofTenant = sql`r.vehicle_id IN (SELECT id FROM veh)`;
-    const parts: RawBuilder<unknown>[] = [];
-    // One branch per range with its bounds as literals (see rawIncreases).
+    // The rollup rows of every range, each with its sign (sg), in one part: one semi-join with the tenant's vehicles
+    // and one aggregate for all of them. A semi-join and an aggregate per range cost ~10 ms more for the ~10,000 rows
+    // of a 30-day report at 1,000 vehicles (psql, side by side). One branch per range with its bounds as literals
+    // (see rawIncreases).
+    const rollupRows: RawBuilder<unknown>[] = [];
+    const rowsOf = (table: RawBuilder<unknown>, start: RawBuilder<unknown>, where: RawBuilder<unknown>, sign: 1 | -1) =>
+      rollupRows.push(sql`
+        SELECT r.vehicle_id, ${start} AS tm, ${sign}::float8 AS sg, ${sql.join(ENERGY_COUNTERS.map((c) => sql.ref(`r.${c.column}`)))}, r.samples
+        FROM ${table} r WHERE ${where}`);
     // energy_daily and energy_monthly hold the hours before the rollup's watermark (migrations 2026_11_27_140000,
     // 2026_11_29_100000): the hours of a day or month range from the watermark on come from energy_hourly, in the same
     // statement (one snapshot with the watermark).
@@ -353,15 +360,21 @@ export class EnergyReportRepository {
     ];
     for (const { table, start, ranges } of rollups) {
       for (const x of ranges) {
-        parts.push(summed(table, sql`${ofTenant} AND ${within(start, x)} AND r.hours > 0`, start, x.sign, sql`sum(r.samples)`));
-        parts.push(summed(sql`energy_hourly`, sql`${ofTenant} AND ${within(sql`r.hour`, x)} AND r.hour >= ${watermark}`, sql`r.hour`, x.sign, sql`sum(r.samples)`));
+        rowsOf(table, start, sql`${within(start, x)} AND r.hours > 0`, x.sign);
+        rowsOf(sql`energy_hourly`, sql`r.hour`, sql`${within(sql`r.hour`, x)} AND r.hour >= ${watermark}`, x.sign);
       }
     }
-    for (const h of plan.hours) parts.push(summed(sql`energy_hourly`, sql`${ofTenant} AND ${within(sql`r.hour`, h)}`, sql`r.hour`, h.sign, sql`sum(r.samples)`));
-    for (const b of plan.tenMinutes) parts.push(summed(sql`energy_10min`, sql`${ofTenant} AND ${within(sql`r.bucket`, b)}`, sql`r.bucket`, b.sign, sql`sum(r.samples)`));
+    for (const h of plan.hours) rowsOf(sql`energy_hourly`, sql`r.hour`, within(sql`r.hour`, h), h.sign);
+    for (const b of plan.tenMinutes) rowsOf(sql`energy_10min`, sql`r.bucket`, within(sql`r.bucket`, b), b.sign);
+    const parts: RawBuilder<unknown>[] = [];
+    if (rollupRows.length > 0) {
+      parts.push(
+        summed(sql`(${sql.join(rollupRows, sql` UNION ALL `)})`, sql`r.tm`, (c) => sql`sum(${c} * r.sg)`, sql`sum(r.samples * r.sg)::bigint`, sql`r.vehicle_id IN (SELECT id FROM veh)`),
+      );
+    }
     // The raw pairs (tenant's vehicles only) come signed, one row per sample (sg = its sign).
     const raw = plan.raw.length > 0 ? rawIncreases(plan.raw, q.stepLimits, unbounded, scan) : undefined;
-    if (raw) parts.push(summed(sql`(${raw.select})`, sql`true`, sql`r.t`, 1, sql`sum(r.sg)`));
+    if (raw) parts.push(summed(sql`(${raw.select})`, sql`r.t`, (c) => sql`sum(${c})`, sql`sum(r.sg)`, sql`true`));
 
     const key = groupKey(q.groupBy);
     // A total within 1e-9 of zero is zero: a part subtracted from a rollup row leaves float noise (≈1e-15) where the
