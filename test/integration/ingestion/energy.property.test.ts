@@ -122,7 +122,10 @@ describeEachBackend('energy_hourly, energy_10min and energy_daily equal the refe
         const counterSamples = rows.map((r): CounterSample => ({ tsMs: r.ts.getTime(), seq: r.seq, counters: countersOf(r) }));
         const perBucket = hourlyIncreases(counterSamples, tenMinuteStart);
         const samplesPerBucket = new Map<number, number>();
-        for (const r of rows) samplesPerBucket.set(tenMinuteStart(r.ts.getTime()), (samplesPerBucket.get(tenMinuteStart(r.ts.getTime())) ?? 0) + 1);
+        for (const r of rows) {
+          const bucket = tenMinuteStart(r.ts.getTime());
+          samplesPerBucket.set(bucket, (samplesPerBucket.get(bucket) ?? 0) + 1);
+        }
         const buckets = await test.db.selectFrom('energy_10min').selectAll().where('vehicle_id', '=', vehicleId).execute();
         expect(buckets.map((b) => b.bucket.getTime()).sort()).toEqual([...samplesPerBucket.keys()].sort());
         for (const b of buckets) {

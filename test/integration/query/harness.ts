@@ -135,8 +135,11 @@ export function referenceBuckets(rows: readonly NewTelemetryRow[]): NewEnergy10M
   for (const [vehicle_id, samples] of byVehicle) {
     const increases = hourlyIncreases(samples, tenMinuteStart);
     const counts = new Map<number, number>();
-    for (const key of new Set(samples.map((s) => `${s.tsMs}/${s.seq}`))) {
-      const bucket = tenMinuteStart(Number(key.split('/')[0]));
+    const seen = new Set<string>();
+    for (const s of samples) {
+      if (seen.has(`${s.tsMs}/${s.seq}`)) continue; // a repeated (ts, seq) is one stored sample
+      seen.add(`${s.tsMs}/${s.seq}`);
+      const bucket = tenMinuteStart(s.tsMs);
       counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
     }
     for (const [bucket, samplesIn] of counts) out.push({ vehicle_id, bucket: new Date(bucket), samples: samplesIn, ...(increases.get(bucket) ?? {}) });

@@ -135,16 +135,16 @@ export function accumulateChain(
   let before = prev;
   for (const sample of samples) {
     if (before !== undefined) {
-      const hour = periodOf(sample.tsMs);
-      let bucket = into.get(hour);
+      const period = periodOf(sample.tsMs);
+      let sums = into.get(period);
       for (const column of ENERGY_COLUMNS) {
         const inc = stepIncrease(column, before.counters[column], before.tsMs, sample.counters[column], sample.tsMs);
         if (inc !== 0) {
-          if (bucket === undefined) {
-            bucket = zeroIncrease();
-            into.set(hour, bucket);
+          if (sums === undefined) {
+            sums = zeroIncrease();
+            into.set(period, sums);
           }
-          bucket[column] += inc;
+          sums[column] += inc;
         }
       }
     }
