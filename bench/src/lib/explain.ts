@@ -13,6 +13,8 @@ export interface ExplainedQuery {
   plan: string[];
 }
 
+const TRANSACTION_CONTROL = /^\s*(start transaction|begin|commit|rollback|savepoint|release)\b/i;
+
 export async function explainRepositoryCall(pool: pg.Pool, call: (db: Kysely<DB>) => Promise<unknown>): Promise<ExplainedQuery[]> {
   const captured: CompiledQuery[] = [];
   const db = new Kysely<DB>({
@@ -23,7 +25,8 @@ export async function explainRepositoryCall(pool: pg.Pool, call: (db: Kysely<DB>
   });
   await call(db);
   const out: ExplainedQuery[] = [];
-  for (const q of captured) {
+  // Transaction control (a repository may run its statements in a transaction of its own) has no plan.
+  for (const q of captured.filter((c) => !TRANSACTION_CONTROL.test(c.sql))) {
     const { rows } = await pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${q.sql}`, q.parameters as unknown[]);
     const plan = rows.map((r) => r['QUERY PLAN']);
     const num = (re: RegExp): number => Number(re.exec(plan.join('\n'))?.[1] ?? Number.NaN);

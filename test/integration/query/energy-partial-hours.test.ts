@@ -6,10 +6,17 @@
 // 10-minute bucket rows (energy_10min) too, only where they are complete. energy_hourly and energy_10min hold what
 // ingestion's reference rule gives (with the samples of each hour and bucket), energy_daily follows energy_hourly
 // through its triggers, energy_monthly follows energy_daily through its own.
-import { sql } from 'kysely';
+import { type KyselyPlugin, sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ENERGY_COLUMNS, STEP_LIMITS, hourlyIncreases, type CounterSample } from '../../../apps/ingestion/src/energy/energy-increase.js';
-import { type EnergyGroupRow, type EnergyRangePlan, EnergyReportRepository, planEnergyRange, type SignedRange } from '../../../libs/db/src/repositories/energy-report.repository.js';
+import {
+  type EnergyGroupRow,
+  type EnergyRangePlan,
+  EnergyReportRepository,
+  planEnergyRange,
+  type SignedRange,
+  withoutPartsFrom,
+} from '../../../libs/db/src/repositories/energy-report.repository.js';
 import { EnergyDailyRepository, type NewEnergyHourlyRow, type NewTelemetryRow } from '../../../libs/db/src/index.js';
 import { describeEachBackend } from '../../setup/database.js';
 import { type QueryHarness, referenceBuckets, seedTelemetry, seedVehicle, startQueryHarness } from './harness.js';
@@ -264,6 +271,58 @@ describeEachBackend('energy report: partial hours as rollup rows minus their out
     const earlyRaw = await repo.reportFromRaw(early);
     expect(earlyRaw.map((g) => [g.key, g.vehicles])).toEqual([['2026-11-16', 2]]); // P-1 and P-2; P-4 is back at 10:02
     expectSame(await repo.reportAlong(early, plan), earlyRaw, 'day, through subtracted bucket rows');
+  });
+
+  it('leaves out the parts after the tenant\'s newest sample, read in one snapshot with it', async () => {
+    // vehicle_state as ingestion keeps it: each vehicle's newest stored sample. P-1's is on the 18th before 08:00.
+    await sql`
+      INSERT INTO vehicle_state (vehicle_id, tenant_id, last_ts, last_seq)
+      SELECT DISTINCT ON (vehicle_id) vehicle_id, 'acme', ts, seq FROM telemetry ORDER BY vehicle_id, ts DESC, seq DESC`.execute(h.database.db);
+    const last = await h.database.db.selectFrom('telemetry').selectAll().where('vehicle_id', '=', 'P-1').orderBy('ts', 'desc').limit(1).executeTakeFirstOrThrow();
+    const late = new Date('2026-11-18T10:30:00Z');
+    try {
+      // Ending at 09:17 on the 18th: the day's row minus the rest of the day after `to`, which lies after the newest
+      // sample and is left out — among it the hours from 10:00, where a sample is about to arrive.
+      const q = { tenantId: 'acme', from: new Date(`${T}12:40:00Z`), to: new Date('2026-11-18T09:17:00Z'), groupBy: 'vehicle' as const, stepLimits: STEP_LIMITS };
+      const emptyFrom = new Date(last.ts.getTime() + 1);
+      const planned = planEnergyRange(q.from, q.to, emptyFrom, { tenMinutesSince: new Date(-8.64e15) });
+      const kept = withoutPartsFrom(planned, emptyFrom);
+      const left = [...planned.hours, ...planned.tenMinutes, ...planned.raw].filter((r) => !([...kept.hours, ...kept.tenMinutes, ...kept.raw] as SignedRange[]).includes(r));
+      expect(left.some((r) => r.sign === -1 && r.from <= late && late < r.to), 'a subtracted part holding 10:30 is left out').toBe(true);
+      expect(kept.days.some((r) => r.sign === 1 && r.from <= late && late < r.to), 'the day of 10:30 is added').toBe(true);
+      const before = await repo.reportFromRaw(q);
+      for (const groupBy of GROUPS) expectSame(await repo.report({ ...q, groupBy }), await repo.reportFromRaw({ ...q, groupBy }), `parts after the newest sample left out / ${groupBy}`);
+
+      // A sample at 10:30 (after `to`) committed between report()'s two statements, as ingestion commits it: the
+      // sample, its hour and bucket rows, the newest sample in vehicle_state. Read committed, the second statement
+      // would count it in the 18th's row without the subtracted hours left out as empty: 1 km and 1.5 kWh too many.
+      let statements = 0;
+      const between: KyselyPlugin = {
+        transformQuery: (args) => args.node,
+        transformResult: async (args) => {
+          if (++statements === 1) {
+            await h.database.db.transaction().execute(async (trx) => {
+              await trx.insertInto('telemetry').values({ vehicle_id: 'P-1', ts: late, seq: Number(last.seq) + 1, odometer_km: Number(last.odometer_km) + 1, traction_kwh: Number(last.traction_kwh) + 1.5 }).execute();
+              const rollup = { vehicle_id: 'P-1', samples: 1, distance_km: 1, traction_kwh: 1.5 };
+              await trx.insertInto('energy_hourly').values({ ...rollup, hour: new Date('2026-11-18T10:00:00Z') }).execute();
+              await trx.insertInto('energy_10min').values({ ...rollup, bucket: late }).execute();
+              await trx.updateTable('vehicle_state').set({ last_ts: late, last_seq: Number(last.seq) + 1 }).where('vehicle_id', '=', 'P-1').execute();
+            });
+          }
+          return args.result;
+        },
+      };
+      expectSame(await new EnergyReportRepository(h.database.db.withPlugin(between)).report(q), before, 'a sample committed between the statements');
+      expect(statements, 'report() ran its two statements').toBe(2);
+      // Committed now, and outside the range: the figures are the same, through the subtracted hours this time.
+      expectSame(await repo.report(q), before, 'after the sample is stored');
+      expectSame(await repo.reportFromRaw(q), before, 'raw, after the sample is stored');
+    } finally {
+      await sql`DELETE FROM telemetry WHERE vehicle_id = 'P-1' AND ts = ${late}`.execute(h.database.db);
+      await sql`DELETE FROM energy_hourly WHERE vehicle_id = 'P-1' AND hour = '2026-11-18T10:00:00Z'`.execute(h.database.db);
+      await sql`DELETE FROM energy_10min WHERE vehicle_id = 'P-1' AND bucket = ${late}`.execute(h.database.db);
+      await sql`DELETE FROM vehicle_state`.execute(h.database.db);
+    }
   });
 
   it('stays equal with the rollup watermark inside the range, before and after the rollup moves it', async () => {

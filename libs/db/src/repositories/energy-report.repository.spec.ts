@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type EnergyRangePlan, lookbackAlong, lookbackFor, planEnergyRange, type SignedRange } from './energy-report.repository.js';
+import { type EnergyRangePlan, lookbackAlong, lookbackFor, planEnergyRange, type SignedRange, withoutPartsFrom } from './energy-report.repository.js';
 
 const d = (s: string) => new Date(s);
 const r = (from: string, to: string, sign: 1 | -1 = 1): SignedRange => ({ from: d(from), to: d(to), sign });
@@ -69,9 +69,24 @@ describe('planEnergyRange', () => {
     // The current month whole (its days after today are not stored yet), the last days of October.
     expect(plan.months).toEqual([r('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z')]);
     expect(plan.days).toEqual([r('2026-10-28T00:00:00Z', '2026-11-01T00:00:00Z'), r('2026-11-27T00:00:00Z', '2026-12-01T00:00:00Z', -1)]);
-    // The parts subtracted at the end lie in the future: scanned (a sample may be stamped ahead), but empty.
+    // The parts subtracted at the end lie in the future: empty (report() leaves them out, see below).
     expect(plan.hours).toEqual([r('2026-10-27T15:00:00Z', '2026-10-28T00:00:00Z'), r('2026-11-26T16:00:00Z', '2026-11-27T00:00:00Z', -1)]);
     expect(plan.raw).toEqual([r('2026-10-27T15:00:00Z', '2026-10-27T15:23:16.410Z', -1), r('2026-11-26T15:23:16.410Z', '2026-11-26T16:00:00Z', -1)]);
+  });
+  it('leaves out the parts that begin at or after the time from which nothing is stored (withoutPartsFrom), and keeps the ones that begin before', () => {
+    const to = d('2026-11-26T15:23:16.410Z');
+    const plan = planEnergyRange(d('2026-10-27T15:23:16.410Z'), to, to);
+    // The month begins before `to` and stays whole; the days, hours and raw part after `to` go.
+    expect(withoutPartsFrom(plan, to)).toEqual({
+      months: [r('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z')],
+      days: [r('2026-10-28T00:00:00Z', '2026-11-01T00:00:00Z')],
+      hours: [r('2026-10-27T15:00:00Z', '2026-10-28T00:00:00Z')],
+      tenMinutes: [],
+      raw: [r('2026-10-27T15:00:00Z', '2026-10-27T15:23:16.410Z', -1)],
+    });
+    // A millisecond later the raw part that begins at `to` stays.
+    expect(withoutPartsFrom(plan, d('2026-11-26T15:23:16.411Z')).raw).toEqual(plan.raw);
+    expect(withoutPartsFrom(plan, LATER)).toEqual(plan);
   });
   it('reads neither hours nor raw rows for a range on day boundaries, and a calendar month from its month row', () => {
     expect(planEnergyRange(d('2026-11-01T00:00:00Z'), d('2026-12-01T00:00:00Z'), LATER)).toEqual({ months: [r('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z')], days: [], hours: [], tenMinutes: [], raw: [] });

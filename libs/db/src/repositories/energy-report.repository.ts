@@ -12,9 +12,10 @@
 // - what no rollup row covers whole from raw telemetry, with the rule above (rawIncreases);
 // - a partial bucket (hour, day, month) either from its part inside the range, or as its rollup row MINUS its part
 //   outside the range, whichever has less raw time (then fewer rollup rows). For a range ending now the part after
-//   `to` holds no samples yet: the current bucket, hour, day and month come from their rollup rows, and a 30-day
-//   report reads one or two month rows, ≤ 15 day rows, ≤ 12 hour rows and ≤ 3 bucket rows per end, and the raw rows
-//   of at most 5 minutes (at the start only) per vehicle.
+//   `to` holds no samples yet: the current bucket, hour, day and month come from their rollup rows, the parts after
+//   the tenant's newest sample are left out (report() reads it in the same snapshot), and a 30-day report reads one or
+//   two month rows, ≤ 15 day rows, ≤ 12 hour rows and ≤ 3 bucket rows per end, and the raw rows of at most 5 minutes
+//   (at the start only) per vehicle.
 // So the answer equals the same computation over the raw rows of [from, to) (reportFromRaw, used by the tests and
 // the benchmark) up to float summation order; a total within 1e-9 of zero is 0 (what a subtraction leaves where the
 // range adds nothing). Each part is summed per vehicle (and day) before the parts meet, so the final join and grouping
@@ -227,6 +228,19 @@ export function planEnergyRange(
 }
 
 /**
+ * The plan without the parts that begin at or after `emptyFrom`: in a snapshot where no sample lies at or after it,
+ * such a part has no raw row and no rollup row (a rollup row's time is the start of the bucket, hour, day or month of
+ * one of its samples), so it adds nothing. For a range ending now these are the parts after the newest sample: the
+ * rest of the current bucket, hour and day, in raw rows and in rollup rows; leaving them out saved 3–10 ms of a
+ * 23–33 ms statement (psql, in turn, the benchmark's data), of which their planning is a part.
+ */
+export function withoutPartsFrom(plan: EnergyRangePlan, emptyFrom: Date): EnergyRangePlan {
+  const at = emptyFrom.getTime();
+  const keep = (ranges: SignedRange[]) => ranges.filter((r) => r.from.getTime() < at);
+  return { months: keep(plan.months), days: keep(plan.days), hours: keep(plan.hours), tenMinutes: keep(plan.tenMinutes), raw: keep(plan.raw) };
+}
+
+/**
  * How raw parts are scanned (see rawIncreases): parts from `storedUntil` on without a lookback; the others with
  * `lookbackMs`, or a lookback from the sample rate of the hour they start in (`samplesPerHour`, keyed by the hour's
  * start in ms) or PREDECESSOR_LOOKBACK, shortened for short parts (lookbackAlong). Every choice gives the same answer:
@@ -271,10 +285,26 @@ export class EnergyReportRepository {
   /**
    * The report: whole months, days, hours and 10-minute buckets from their rollups, the rest from raw pairs, each
    * partial bucket, hour and day from its shorter side (see planEnergyRange). Time after the tenant's newest sample
-   * (vehicle_state, one indexed read) counts as empty for that choice: it only steers the cost, every plan gives the
-   * same answer.
+   * (vehicle_state) counts as empty for that choice, and the parts that begin after it are left out (see
+   * withoutPartsFrom).
+   *
+   * Both statements see one snapshot (a REPEATABLE READ, read-only transaction: two more round trips): the newest
+   * sample read by the first then bounds what the second sees. Read committed, a sample committed between the two
+   * could be counted in a rollup row of the range while the part that takes it off again is left out as empty.
+   * vehicle_state.last_ts is the newest (ts, seq) of the vehicle's stored samples: ingestion moves it in the
+   * transaction that stores them, never back in time. On a Kysely that is already a transaction (of unknown isolation)
+   * no part is left out.
    */
   async report(q: EnergyReportQuery): Promise<EnergyGroupRow[]> {
+    if (this.db.isTransaction) return this.reportIn(this.db, q, false);
+    return this.db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .setAccessMode('read only')
+      .execute((trx) => this.reportIn(trx, q, true));
+  }
+
+  private async reportIn(db: Kysely<DB>, q: EnergyReportQuery, oneSnapshot: boolean): Promise<EnergyGroupRow[]> {
     // Every raw part starts in the hour of `from` or of `to`: their sample rates set the lookbacks, in the same round
     // trip as the newest sample. The rate of an hour is the mean of the samples of 20 of the tenant's vehicles that
     // have a row there (an estimate is enough: the lookback changes the cost, never the figures), +0.5 ms against
@@ -290,7 +320,7 @@ export class EnergyReportRepository {
     const { rows } = await sql<{ newest: Date | null; from_rate: number | null; to_rate: number | null; ten_since: string | null }>`
       SELECT (SELECT max(last_ts) FROM vehicle_state WHERE tenant_id = ${q.tenantId}) AS newest, ${rate(fromHour)} AS from_rate,
         ${toHour === fromHour ? sql`NULL::float8` : rate(toHour)} AS to_rate,
-        (SELECT value FROM specfleet_meta WHERE key = 'energy_10min_since') AS ten_since`.execute(this.db);
+        (SELECT value FROM specfleet_meta WHERE key = 'energy_10min_since') AS ten_since`.execute(db);
     const row = rows[0];
     const tenMinutesSince = parseSince(row?.ten_since ?? null);
     const newest = row?.newest ?? null;
@@ -299,13 +329,14 @@ export class EnergyReportRepository {
     const samplesPerHour = new Map<number, number>();
     if (row?.from_rate != null) samplesPerHour.set(fromHour, row.from_rate);
     if (row?.to_rate != null) samplesPerHour.set(toHour, row.to_rate);
-    const plan = planEnergyRange(q.from, q.to, storedUntil, { months: q.groupBy !== 'day', tenMinutesSince });
-    return this.run(q, plan, { storedUntil, samplesPerHour });
+    const planned = planEnergyRange(q.from, q.to, storedUntil, { months: q.groupBy !== 'day', tenMinutesSince });
+    const plan = oneSnapshot && newest !== null ? withoutPartsFrom(planned, new Date(newest.getTime() + 1)) : planned;
+    return this.run(db, q, plan, { storedUntil, samplesPerHour });
   }
 
   /** The same figures computed from raw telemetry only (reference for tests and the benchmark). */
   reportFromRaw(q: EnergyReportQuery): Promise<EnergyGroupRow[]> {
-    return this.run(q, { months: [], days: [], hours: [], tenMinutes: [], raw: [{ from: q.from, to: q.to, sign: 1 }] });
+    return this.run(this.db, q, { months: [], days: [], hours: [], tenMinutes: [], raw: [{ from: q.from, to: q.to, sign: 1 }] });
   }
 
   /**
@@ -313,19 +344,20 @@ export class EnergyReportRepository {
    * range give the same answer; tests compare them).
    */
   reportAlong(q: EnergyReportQuery, plan: EnergyRangePlan, scan: RawScanOptions = {}): Promise<EnergyGroupRow[]> {
-    return this.run(q, plan, scan);
+    return this.run(this.db, q, plan, scan);
   }
 
-  private async run(q: EnergyReportQuery, plan: EnergyRangePlan, scan: RawScanOptions = {}): Promise<EnergyGroupRow[]> {
+  private async run(db: Kysely<DB>, q: EnergyReportQuery, plan: EnergyRangePlan, scan: RawScanOptions = {}): Promise<EnergyGroupRow[]> {
     if (q.groupBy === 'day' && plan.months.length > 0) throw new RangeError('energy report: group_by=day takes no month rows (a month is not a day)');
     // First with predecessors looked up at most PREDECESSOR_HORIZON back; again without that bound when a vehicle had
     // samples in a raw part but no sample that recent before it (see rawIncreases).
-    const rows = await this.runOnce(q, plan, false, scan);
+    const rows = await this.runOnce(db, q, plan, false, scan);
     if (!rows.some((r) => r.unresolved > 0)) return rows.map(({ unresolved: _, ...row }) => row);
-    return (await this.runOnce(q, plan, true, scan)).map(({ unresolved: _, ...row }) => row);
+    return (await this.runOnce(db, q, plan, true, scan)).map(({ unresolved: _, ...row }) => row);
   }
 
   private async runOnce(
+    db: Kysely<DB>,
     q: EnergyReportQuery,
     plan: EnergyRangePlan,
     unbounded: boolean,
@@ -341,15 +373,20 @@ export class EnergyReportRepository {
         SELECT r.vehicle_id, ${byDay ? sql`date_trunc('day', ${time}, 'UTC')` : sql`NULL::timestamptz`} AS t, ${sums}${byDay ? sql`, ${samples} AS n` : sql``}
         FROM ${source} r WHERE ${where} GROUP BY 1, 2`;
     };
-    // The rollup rows of every range, each with its sign (sg), in one part: one semi-join with the tenant's vehicles
-    // and one aggregate for all of them. A semi-join and an aggregate per range cost ~10 ms more on the ~10,000 rollup
-    // rows of a 30-day report at 1,000 vehicles (psql, in turn), 1–5 ms of p50 on the whole report (side by side in one
-    // process). One branch per range with its bounds as literals (see rawIncreases).
+    // The rollup rows of every range in one part: one semi-join with the tenant's vehicles and one aggregate for all of
+    // them. A semi-join and an aggregate per range cost ~10 ms more on the ~10,000 rollup rows of a 30-day report at
+    // 1,000 vehicles (psql, in turn), 1–5 ms of p50 on the whole report (side by side in one process). A subtracted
+    // range's branch negates its values (and samples): a sign column multiplied in the aggregate cost ~2.5 ms more of a
+    // ~25 ms statement (psql, 9 pairs in turn). The start of each row's day only for group_by=day. One branch per
+    // range with its bounds as literals (see rawIncreases).
     const rollupRows: RawBuilder<unknown>[] = [];
-    const rowsOf = (table: RawBuilder<unknown>, start: RawBuilder<unknown>, where: RawBuilder<unknown>, sign: 1 | -1) =>
+    const rowsOf = (table: RawBuilder<unknown>, start: RawBuilder<unknown>, where: RawBuilder<unknown>, sign: 1 | -1) => {
+      const bySign = (column: RawBuilder<unknown>) => (sign === 1 ? column : sql`-${column}`);
+      const values = sql.join(ENERGY_COUNTERS.map((c) => sql`${bySign(sql.ref(`r.${c.column}`))} AS ${sql.ref(c.column)}`));
       rollupRows.push(sql`
-        SELECT r.vehicle_id, ${start} AS tm, ${sign}::float8 AS sg, ${sql.join(ENERGY_COUNTERS.map((c) => sql.ref(`r.${c.column}`)))}, r.samples
+        SELECT r.vehicle_id, ${values}${byDay ? sql`, ${start} AS tm, ${bySign(sql`r.samples`)} AS samples` : sql``}
         FROM ${table} r WHERE ${where}`);
+    };
     // energy_daily and energy_monthly hold the hours before the rollup's watermark (migrations 2026_11_27_140000,
     // 2026_11_29_100000): the hours of a day or month range from the watermark on come from energy_hourly, in the same
     // statement (one snapshot with the watermark).
@@ -369,7 +406,7 @@ export class EnergyReportRepository {
     const parts: RawBuilder<unknown>[] = [];
     if (rollupRows.length > 0) {
       parts.push(
-        summed(sql`(${sql.join(rollupRows, sql` UNION ALL `)})`, sql`r.tm`, (c) => sql`sum(${c} * r.sg)`, sql`sum(r.samples * r.sg)::bigint`, sql`r.vehicle_id IN (SELECT id FROM veh)`),
+        summed(sql`(${sql.join(rollupRows, sql` UNION ALL `)})`, sql`r.tm`, (c) => sql`sum(${c})`, sql`sum(r.samples)::bigint`, sql`r.vehicle_id IN (SELECT id FROM veh)`),
       );
     }
     // The raw pairs (tenant's vehicles only) come signed, one row per sample (sg = its sign).
@@ -402,7 +439,7 @@ export class EnergyReportRepository {
       x AS (SELECT p.vehicle_id, p.t, ${sumsOf('p')} FROM parts p GROUP BY 1, 2${byDay ? sql` HAVING sum(p.n) > 0` : sql``})
       SELECT ${key} AS key, count(*)::int AS vehicles, ${totals}, ${raw ? raw.unresolved : sql`0`}::int AS unresolved
       FROM veh ${join}
-      GROUP BY 1 ORDER BY 1`.execute(this.db);
+      GROUP BY 1 ORDER BY 1`.execute(db);
     return rows;
   }
 }
@@ -424,10 +461,10 @@ export class EnergyReportRepository {
  * again with the unbounded lookup. One lookup per vehicle for every report (instead of the lookback scan) cost
  * 20–35 µs on TimescaleDB, 40–100 ms for 1,000 vehicles at both ends.
  *
- * An interval from `storedUntil` on (after the tenant's newest sample when the report was planned: the part after
- * `to` of a range ending now) is scanned without the lookback: it is expected to hold no samples, so no predecessor
- * is needed, and a vehicle that has samples there after all (stamped ahead, or arrived since) finds its predecessor
- * through the lookup above. The lookback's rows cost 7–10 ms of a ~85 ms report at 1,000 vehicles (their scan, sort
+ * An interval from `storedUntil` on (report() leaves it out when the tenant's newest sample bounds it, see
+ * withoutPartsFrom; otherwise it lies after the clock) is scanned without the lookback: it is expected to hold no
+ * samples, so no predecessor is needed, and a vehicle that has samples there after all (stamped ahead) finds its
+ * predecessor through the lookup above. The lookback's rows cost 7–10 ms of a ~85 ms report at 1,000 vehicles (their scan, sort
  * and window; p50 of 20 interleaved runs each way). At one sample a second a 5-minute lookback is 300,000 rows for
  * 1,000 vehicles, and the raw part of a 5-minute partial took 2.6–3.8 s with it; the rate-based lookback keeps it to
  * ~10 rows per vehicle.
