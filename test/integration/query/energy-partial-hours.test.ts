@@ -317,6 +317,8 @@ describeEachBackend('energy report: partial hours as rollup rows minus their out
       // Committed now, and outside the range: the figures are the same, through the subtracted hours this time.
       expectSame(await repo.report(q), before, 'after the sample is stored');
       expectSame(await repo.reportFromRaw(q), before, 'raw, after the sample is stored');
+      // In a transaction of the caller's (its isolation unknown), nothing is left out, and the figures are the same.
+      expectSame(await h.database.db.transaction().execute((trx) => new EnergyReportRepository(trx).report(q)), before, 'in a transaction of the caller');
     } finally {
       await sql`DELETE FROM telemetry WHERE vehicle_id = 'P-1' AND ts = ${late}`.execute(h.database.db);
       await sql`DELETE FROM energy_hourly WHERE vehicle_id = 'P-1' AND hour = '2026-11-18T10:00:00Z'`.execute(h.database.db);

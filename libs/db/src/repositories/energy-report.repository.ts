@@ -232,7 +232,7 @@ export function planEnergyRange(
  * such a part has no raw row and no rollup row (a rollup row's time is the start of the bucket, hour, day or month of
  * one of its samples), so it adds nothing. For a range ending now these are the parts after the newest sample: the
  * rest of the current bucket, hour and day, in raw rows and in rollup rows; leaving them out saved 3–10 ms of a
- * 23–33 ms statement (psql, in turn, the benchmark's data), of which their planning is a part.
+ * 26–33 ms statement (pgbench, in turn, the benchmark's data), their planning included.
  */
 export function withoutPartsFrom(plan: EnergyRangePlan, emptyFrom: Date): EnergyRangePlan {
   const at = emptyFrom.getTime();
@@ -464,8 +464,8 @@ export class EnergyReportRepository {
  * An interval from `storedUntil` on (report() leaves it out when the tenant's newest sample bounds it, see
  * withoutPartsFrom; otherwise it lies after the clock) is scanned without the lookback: it is expected to hold no
  * samples, so no predecessor is needed, and a vehicle that has samples there after all (stamped ahead) finds its
- * predecessor through the lookup above. The lookback's rows cost 7–10 ms of a ~85 ms report at 1,000 vehicles (their scan, sort
- * and window; p50 of 20 interleaved runs each way). At one sample a second a 5-minute lookback is 300,000 rows for
+ * predecessor through the lookup above. The lookback's rows cost 7–10 ms of a ~85 ms report at 1,000 vehicles (their
+ * scan, sort and window; p50 of 20 interleaved runs each way). At one sample a second a 5-minute lookback is 300,000 rows for
  * 1,000 vehicles, and the raw part of a 5-minute partial took 2.6–3.8 s with it; the rate-based lookback keeps it to
  * ~10 rows per vehicle.
  */
