@@ -78,6 +78,29 @@ describeEachBackend('migrations', (backend) => {
       const ext = await sql`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`.execute(database.db);
       expect(ext.rows).toHaveLength(0);
     }
+    // telemetry's indexes: a B-tree on ts alone on TimescaleDB (2026_12_01_100000: the energy report's short raw
+    // parts), the BRIN index on ts on plain PostgreSQL.
+    const indexes = await sql<{ indexname: string }>`
+      SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'telemetry' ORDER BY indexname`.execute(database.db);
+    expect(indexes.rows.map((r) => r.indexname)).toEqual(backend.kind === 'timescaledb' ? ['telemetry_pkey', 'telemetry_ts_idx'] : ['telemetry_pkey', 'telemetry_ts_brin_idx']);
+  });
+
+  it.runIf(backend.kind === 'timescaledb')('builds the index on ts on the chunks an existing deployment already has', async () => {
+    await migrateDown(database.db);
+    const TS_INDEX = '2026_12_01_100000_telemetry_ts_index';
+    const before = Object.fromEntries(ALL_MIGRATIONS.filter((name) => name < TS_INDEX).map((name) => [name, MIGRATIONS[name]!]));
+    expect((await new Migrator({ db: database.db, provider: { getMigrations: async () => before } }).migrateToLatest()).error).toBeUndefined();
+    await sql`INSERT INTO telemetry (vehicle_id, ts, seq) VALUES ('SZ-OLD-0001', now() - interval '3 days', 1), ('SZ-OLD-0001', now(), 2)`.execute(database.db);
+    const chunkIndexes = async () =>
+      (
+        await sql<{ n: number }>`
+          SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = '_timescaledb_internal' AND indexdef LIKE '%USING btree (ts)'`.execute(database.db)
+      ).rows[0]!.n;
+    expect(await chunkIndexes()).toBe(0);
+    expect((await migrateToLatest(database.db)).applied).toEqual([TS_INDEX]);
+    expect(await chunkIndexes()).toBe(2);
+    await migrateDown(database.db);
+    await migrateToLatest(database.db);
   });
 
   it('is a no-op when run again', async () => {
