@@ -272,7 +272,8 @@ export function lookbackFor(samplesPerHour: number | undefined): number {
  * take the primary key instead of reading the whole chunk: 6 ms against 17 ms for a 9-second part at 1,000 vehicles
  * every 5 min (EXPLAIN ANALYZE, the benchmark's data). For longer parts the lookback's rows (~3.5 µs each to sort and
  * chain) cost less than the lookups they save: a 129-second part scanned with a lookback of its own length instead of
- * the full 5 minutes made the report slower (p50 60.5 against 54.7 ms, side by side).
+ * the full 5 minutes made the report slower (p50 60.5 against 54.7 ms, side by side). These figures are from before
+ * the index on telemetry (ts) (migration 2026_12_01_100000), through which TimescaleDB now reads such a scan's pages.
  */
 export function lookbackAlong(partMs: number, full: number): number {
   return partMs < full / 3 ? Math.min(full, MIN_LOOKBACK_MS) : full;
