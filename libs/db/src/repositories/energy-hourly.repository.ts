@@ -171,8 +171,8 @@ export class EnergyHourlyRepository {
 
   /**
    * Recomputes, from the stored telemetry, every (vehicle, hour) that holds one of `keys` or the first sample after
-   * one of them, with the bucket rows of those hours. Run it after the keys' rows are inserted, in the same transaction, holding the vehicles' locks.
-   * Returns how many hour rows were rewritten.
+   * one of them, with the bucket rows of those hours. Run it after the keys' rows are inserted, in the same
+   * transaction, holding the vehicles' locks. Returns how many hour rows were rewritten.
    */
   async recomputeAround(keys: readonly SampleKey[], limits: StepLimits): Promise<number> {
     if (keys.length === 0) return 0;

@@ -297,15 +297,15 @@ export class EnergyReportRepository {
    * no part is left out.
    */
   async report(q: EnergyReportQuery): Promise<EnergyGroupRow[]> {
-    if (this.db.isTransaction) return this.reportIn(this.db, q, false);
+    if (this.db.isTransaction) return this.reportIn(q, false);
     return this.db
       .transaction()
       .setIsolationLevel('repeatable read')
       .setAccessMode('read only')
-      .execute((trx) => this.reportIn(trx, q, true));
+      .execute((trx) => new EnergyReportRepository(trx).reportIn(q, true));
   }
 
-  private async reportIn(db: Kysely<DB>, q: EnergyReportQuery, oneSnapshot: boolean): Promise<EnergyGroupRow[]> {
+  private async reportIn(q: EnergyReportQuery, oneSnapshot: boolean): Promise<EnergyGroupRow[]> {
     // Every raw part starts in the hour of `from` or of `to`: their sample rates set the lookbacks, in the same round
     // trip as the newest sample. The rate of an hour is the mean of the samples of 20 of the tenant's vehicles that
     // have a row there (an estimate is enough: the lookback changes the cost, never the figures), +0.5 ms against
@@ -321,7 +321,7 @@ export class EnergyReportRepository {
     const { rows } = await sql<{ newest: Date | null; from_rate: number | null; to_rate: number | null; ten_since: string | null }>`
       SELECT (SELECT max(last_ts) FROM vehicle_state WHERE tenant_id = ${q.tenantId}) AS newest, ${rate(fromHour)} AS from_rate,
         ${toHour === fromHour ? sql`NULL::float8` : rate(toHour)} AS to_rate,
-        (SELECT value FROM specfleet_meta WHERE key = 'energy_10min_since') AS ten_since`.execute(db);
+        (SELECT value FROM specfleet_meta WHERE key = 'energy_10min_since') AS ten_since`.execute(this.db);
     const row = rows[0];
     const tenMinutesSince = parseSince(row?.ten_since ?? null);
     const newest = row?.newest ?? null;
@@ -332,12 +332,12 @@ export class EnergyReportRepository {
     if (row?.to_rate != null) samplesPerHour.set(toHour, row.to_rate);
     const planned = planEnergyRange(q.from, q.to, storedUntil, { months: q.groupBy !== 'day', tenMinutesSince });
     const plan = oneSnapshot && newest !== null ? withoutPartsFrom(planned, new Date(newest.getTime() + 1)) : planned;
-    return this.run(db, q, plan, { storedUntil, samplesPerHour });
+    return this.run(q, plan, { storedUntil, samplesPerHour });
   }
 
   /** The same figures computed from raw telemetry only (reference for tests and the benchmark). */
   reportFromRaw(q: EnergyReportQuery): Promise<EnergyGroupRow[]> {
-    return this.run(this.db, q, { months: [], days: [], hours: [], tenMinutes: [], raw: [{ from: q.from, to: q.to, sign: 1 }] });
+    return this.run(q, { months: [], days: [], hours: [], tenMinutes: [], raw: [{ from: q.from, to: q.to, sign: 1 }] });
   }
 
   /**
@@ -345,20 +345,19 @@ export class EnergyReportRepository {
    * range give the same answer; tests compare them).
    */
   reportAlong(q: EnergyReportQuery, plan: EnergyRangePlan, scan: RawScanOptions = {}): Promise<EnergyGroupRow[]> {
-    return this.run(this.db, q, plan, scan);
+    return this.run(q, plan, scan);
   }
 
-  private async run(db: Kysely<DB>, q: EnergyReportQuery, plan: EnergyRangePlan, scan: RawScanOptions = {}): Promise<EnergyGroupRow[]> {
+  private async run(q: EnergyReportQuery, plan: EnergyRangePlan, scan: RawScanOptions = {}): Promise<EnergyGroupRow[]> {
     if (q.groupBy === 'day' && plan.months.length > 0) throw new RangeError('energy report: group_by=day takes no month rows (a month is not a day)');
     // First with predecessors looked up at most PREDECESSOR_HORIZON back; again without that bound when a vehicle had
     // samples in a raw part but no sample that recent before it (see rawIncreases).
-    const rows = await this.runOnce(db, q, plan, false, scan);
+    const rows = await this.runOnce(q, plan, false, scan);
     if (!rows.some((r) => r.unresolved > 0)) return rows.map(({ unresolved: _, ...row }) => row);
-    return (await this.runOnce(db, q, plan, true, scan)).map(({ unresolved: _, ...row }) => row);
+    return (await this.runOnce(q, plan, true, scan)).map(({ unresolved: _, ...row }) => row);
   }
 
   private async runOnce(
-    db: Kysely<DB>,
     q: EnergyReportQuery,
     plan: EnergyRangePlan,
     unbounded: boolean,
@@ -440,7 +439,7 @@ export class EnergyReportRepository {
       x AS (SELECT p.vehicle_id, p.t, ${sumsOf('p')} FROM parts p GROUP BY 1, 2${byDay ? sql` HAVING sum(p.n) > 0` : sql``})
       SELECT ${key} AS key, count(*)::int AS vehicles, ${totals}, ${raw ? raw.unresolved : sql`0`}::int AS unresolved
       FROM veh ${join}
-      GROUP BY 1 ORDER BY 1`.execute(db);
+      GROUP BY 1 ORDER BY 1`.execute(this.db);
     return rows;
   }
 }
