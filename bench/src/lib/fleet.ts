@@ -80,8 +80,16 @@ const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 
 /**
  * A vehicle's history at a fixed interval from the simulator (coarse steps: one physics step per sample), for seeding
- * energy and fleet-status data. Calls `each` with consecutive chunks so the caller never holds a month in memory.
+ * energy and fleet-status data, read forward in time: each call returns the samples up to `untilMs` (exclusive of
+ * `toMs`) that the previous calls did not. The samples do not depend on how the time is sliced (the simulator is
+ * deterministic per seed and time, simulators/src/determinism.spec.ts).
  */
+export function historyCursor(v: FleetVehicle, fromMs: number, toMs: number, intervalS: number): (untilMs: number) => TelemetrySample[] {
+  const sim = new SimulatedVehicle(v, { seed: SEED, startMs: fromMs, reportIntervalS: intervalS, maxStepS: Math.min(intervalS, 60), alarms: {} });
+  return (untilMs) => sim.advanceTo(Math.min(untilMs, toMs - 1)).samples;
+}
+
+/** A vehicle's whole history (historyCursor) in consecutive chunks of `chunkMs`, so the caller never holds a month in memory. */
 export function simulateHistory(
   v: FleetVehicle,
   fromMs: number,
@@ -90,9 +98,9 @@ export function simulateHistory(
   chunkMs: number,
   each: (samples: TelemetrySample[]) => void,
 ): void {
-  const sim = new SimulatedVehicle(v, { seed: SEED, startMs: fromMs, reportIntervalS: intervalS, maxStepS: Math.min(intervalS, 60), alarms: {} });
+  const next = historyCursor(v, fromMs, toMs, intervalS);
   for (let t = fromMs + chunkMs; ; t += chunkMs) {
-    const { samples } = sim.advanceTo(Math.min(t, toMs - 1));
+    const samples = next(t);
     if (samples.length > 0) each(samples);
     if (t >= toMs - 1) return;
   }

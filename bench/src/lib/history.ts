@@ -1,12 +1,14 @@
 // Seeding history fast: the simulator's samples for many vehicles, written either straight into telemetry with
 // TelemetryRepository.copyBatch (history the read side needs, without ingestion's side tables), or through the
-// IngestionPipeline (so energy_hourly and vehicle_state are exactly what ingestion makes of them).
+// IngestionPipeline (so energy_hourly and vehicle_state are exactly what ingestion makes of them), in one of two
+// orders: as a live fleet publishes it (hour after hour, every vehicle's samples of an hour together) or as backlogs
+// uploaded one vehicle after another (each vehicle's whole history at once).
 import type { TelemetrySample } from '@fleet/contracts';
 import { type Database, TelemetryRepository } from '@fleet/db';
 import { toTelemetryRow, type TelemetryInsert } from '../../../apps/ingestion/src/pipeline/rows.js';
-import type { IngestionPipeline } from '../../../apps/ingestion/src/pipeline/ingestion-pipeline.js';
+import type { IngestionPipeline, IngestMessage } from '../../../apps/ingestion/src/pipeline/ingestion-pipeline.js';
 import type { FleetVehicle } from '../../../simulators/src/index.js';
-import { simulateHistory } from './fleet.js';
+import { historyCursor, simulateHistory } from './fleet.js';
 
 /** COPYs `intervalS`-spaced history of [fromMs, toMs) for every vehicle; returns the rows written and the newest sample per vehicle. */
 export async function copyHistory(
@@ -52,9 +54,17 @@ export async function copyHistory(
   return { rows, newest };
 }
 
+/** A telemetry message of `samples` (an array payload, as a vehicle's store-and-forward sends it) from `v`. */
+function telemetryMessage(v: FleetVehicle, samples: readonly TelemetrySample[]): IngestMessage {
+  return { vehicleId: v.id, channel: 'telemetry', topic: `fleet/${v.id}/telemetry`, payload: Buffer.from(JSON.stringify(samples)), receivedAt: new Date() };
+}
+
 /**
  * Feeds `intervalS`-spaced history of [fromMs, toMs) through the pipeline as store-and-forward backlog messages
  * (arrays of `perMessage` samples, in order per vehicle, `workers` vehicles at a time); returns the samples sent.
+ * Each vehicle's whole history goes before the next vehicle's, so the rows of one hour lie scattered over the tables,
+ * about one per page (the layout of a fleet that uploads months of backlog at once: the worst case for time-range
+ * reads; see ingestLiveHistory for the live one).
  */
 export async function ingestHistory(
   pipeline: IngestionPipeline,
@@ -80,18 +90,53 @@ export async function ingestHistory(
       });
       for (let i = 0; i < all.length; i += perMessage) {
         const chunk = all.slice(i, i + perMessage);
-        await pipeline.ingest({
-          vehicleId: v.id,
-          channel: 'telemetry',
-          topic: `fleet/${v.id}/telemetry`,
-          payload: Buffer.from(JSON.stringify(chunk)),
-          receivedAt: new Date(),
-        });
+        await pipeline.ingest(telemetryMessage(v, chunk));
         sent += chunk.length;
         onProgress(sent);
       }
     }
   };
   await Promise.all(Array.from({ length: workers }, worker));
+  return sent;
+}
+
+/**
+ * The same history in the order a live fleet publishes it: hour after hour, every vehicle's samples of an hour (one
+ * message per vehicle and hour, `inFlight` messages awaiting their commit at a time) before the samples of the next
+ * hour. Rows then lie in telemetry and the rollup tables as live ingestion lays them out, an hour's rows together.
+ * A message of an hour's samples (12 at one every 5 min) stands for that many single-sample messages: the pipeline
+ * batches them alike. Returns the samples sent.
+ */
+export async function ingestLiveHistory(
+  pipeline: IngestionPipeline,
+  fleet: readonly FleetVehicle[],
+  fromMs: number,
+  toMs: number,
+  intervalS: number,
+  onProgress: (samples: number) => void,
+  options: { stepMs?: number; inFlight?: number } = {},
+): Promise<number> {
+  const stepMs = options.stepMs ?? 3_600_000;
+  const inFlight = options.inFlight ?? 256;
+  const cursors = fleet.map((v) => ({ v, next: historyCursor(v, fromMs, toMs, intervalS) }));
+  const pending = new Set<Promise<void>>();
+  let sent = 0;
+  for (let t = fromMs + stepMs; ; t += stepMs) {
+    for (const { v, next } of cursors) {
+      const samples = next(t);
+      if (samples.length === 0) continue;
+      const p = pipeline
+        .ingest(telemetryMessage(v, samples))
+        .then(() => {
+          sent += samples.length;
+          onProgress(sent);
+        });
+      pending.add(p);
+      void p.finally(() => pending.delete(p)).catch(() => undefined);
+      if (pending.size >= inFlight) await Promise.race(pending);
+    }
+    if (t >= toMs - 1) break;
+  }
+  await Promise.all(pending);
   return sent;
 }
