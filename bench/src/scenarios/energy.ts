@@ -60,6 +60,7 @@ export const energyScenario: Scenario = {
     // TS_MAX_AGE_DAYS (default 35) already accepts a 30-day backlog; the batch size is the pipeline's default.
     const stack = await startBenchStack(scratch.url, { TS_MAX_AGE_DAYS: String(days + 2) });
     const api: number[] = [];
+    const apiByStart: number[][] = FROM_OFFSETS_MIN.map(() => []);
     const repoTimes: number[] = [];
     const raw: number[] = [];
     let cmp: ReturnType<typeof compare>;
@@ -109,6 +110,7 @@ export const energyScenario: Scenario = {
         const res = await fetch(urlFrom(starts[r % starts.length]!), { headers });
         const body = (await res.json()) as { items?: unknown[] };
         api.push(performance.now() - t);
+        apiByStart[r % starts.length]!.push(api[api.length - 1]!);
         if (res.status !== 200) throw new Error(`GET /api/v1/energy → ${res.status}: ${JSON.stringify(body).slice(0, 300)}`);
         groups = body.items?.length ?? 0;
         if (r % 5 === 0) progress.update(`API: ${r}/${apiRuns}`);
@@ -154,6 +156,7 @@ export const energyScenario: Scenario = {
         groups,
         p50_ms: round(percentile(api, 50), 2),
         p95_ms: round(p95, 2),
+        p50_ms_by_from_offset_min: Object.fromEntries(FROM_OFFSETS_MIN.map((m, k) => [m, round(percentile(apiByStart[k]!, 50), 2)])),
         runs: api.length,
         repository_p95_ms: round(percentile(repoTimes, 95), 2),
         baselines: { raw_p50_ms: round(percentile(raw, 50), 1), raw_p95_ms: round(raw95, 1), raw_runs: raw.length },
