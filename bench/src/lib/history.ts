@@ -104,8 +104,8 @@ export async function ingestHistory(
  * The same history in the order a live fleet publishes it: hour after hour, every vehicle's samples of an hour (one
  * message per vehicle and hour, `inFlight` messages awaiting their commit at a time) before the samples of the next
  * hour. Rows then lie in telemetry and the rollup tables as live ingestion lays them out, an hour's rows together.
- * A message of an hour's samples (12 at one every 5 min) stands for that many single-sample messages: the pipeline
- * batches them alike. Returns the samples sent.
+ * A message holds a vehicle's samples of that hour (12 at one every 5 min); a live vehicle would send them one by
+ * one, but for the tables' layout only the order matters. Returns the samples sent.
  */
 export async function ingestLiveHistory(
   pipeline: IngestionPipeline,
