@@ -24,17 +24,16 @@ export async function copyHistory(
   let buffer: TelemetryInsert[] = [];
   let rows = 0;
   const receivedAt = new Date();
-  const inflight = new Set<Promise<unknown>>();
+  const inflight = upTo(2);
   const flush = async (): Promise<void> => {
     const batch = buffer;
     buffer = [];
-    const p = repo.copyBatch(batch).then((r) => {
-      rows += r.inserted;
-      onProgress(rows);
-    });
-    inflight.add(p);
-    void p.finally(() => inflight.delete(p));
-    if (inflight.size >= 2) await Promise.race(inflight);
+    await inflight.add(
+      repo.copyBatch(batch).then((r) => {
+        rows += r.inserted;
+        onProgress(rows);
+      }),
+    );
   };
   for (const v of fleet) {
     let last: TelemetrySample | undefined;
@@ -50,8 +49,39 @@ export async function copyHistory(
     if (last) newest.set(v.id, last);
   }
   if (buffer.length > 0) await flush();
-  await Promise.all(inflight);
+  await inflight.drain();
   return { rows, newest };
+}
+
+/**
+ * At most `limit` writes in flight: add() takes one and waits while `limit` are pending; drain() waits for the rest.
+ * The first write that fails fails the next add() or the drain(), even when it settled while nothing waited on it.
+ */
+function upTo(limit: number): { add(write: Promise<unknown>): Promise<void>; drain(): Promise<void> } {
+  const pending = new Set<Promise<unknown>>();
+  let failure: { error: unknown } | undefined;
+  const check = (): void => {
+    if (failure) throw failure.error;
+  };
+  return {
+    async add(write) {
+      check();
+      pending.add(write);
+      write.then(
+        () => pending.delete(write),
+        (error: unknown) => {
+          pending.delete(write);
+          failure ??= { error };
+        },
+      );
+      if (pending.size >= limit) await Promise.race(pending).catch(() => undefined);
+      check();
+    },
+    async drain() {
+      await Promise.allSettled(pending);
+      check();
+    },
+  };
 }
 
 /** A telemetry message of `samples` (an array payload, as a vehicle's store-and-forward sends it) from `v`. */
@@ -117,26 +147,22 @@ export async function ingestLiveHistory(
   options: { stepMs?: number; inFlight?: number } = {},
 ): Promise<number> {
   const stepMs = options.stepMs ?? 3_600_000;
-  const inFlight = options.inFlight ?? 256;
   const cursors = fleet.map((v) => ({ v, next: historyCursor(v, fromMs, toMs, intervalS) }));
-  const pending = new Set<Promise<void>>();
+  const pending = upTo(options.inFlight ?? 256);
   let sent = 0;
   for (let t = fromMs + stepMs; ; t += stepMs) {
     for (const { v, next } of cursors) {
       const samples = next(t);
       if (samples.length === 0) continue;
-      const p = pipeline
-        .ingest(telemetryMessage(v, samples))
-        .then(() => {
+      await pending.add(
+        pipeline.ingest(telemetryMessage(v, samples)).then(() => {
           sent += samples.length;
           onProgress(sent);
-        });
-      pending.add(p);
-      void p.finally(() => pending.delete(p)).catch(() => undefined);
-      if (pending.size >= inFlight) await Promise.race(pending);
+        }),
+      );
     }
     if (t >= toMs - 1) break;
   }
-  await Promise.all(pending);
+  await pending.drain();
   return sent;
 }
