@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { createLogger } from '@fleet/config';
 import { isValidVehicleId } from '@fleet/contracts';
+import { authorizeSubscribeFilter } from './acl.js';
 import { type BrokerOptions, resolveBrokerOptions } from './broker.options.js';
 import { BrokerRefusal, ClientSessions, forLog } from './client-sessions.js';
 import { CachedCredentialStore } from './credentials/credential-cache.js';
@@ -22,6 +23,7 @@ import { createPreConnectHook } from './hooks/pre-connect.hook.js';
 import { createPublishedHook } from './hooks/published.hook.js';
 import { PacketSizeGuard } from './limits/packet-size-guard.js';
 import { BrokerMetrics, type Transport } from './metrics.js';
+import { storeOnlyAuthorizedSubscriptions, type SubscriptionStore } from './persistence/authorized-subscriptions.js';
 import { type AedesIdentity, type BrokerPersistence, openBrokerPersistence } from './persistence/broker-persistence.js';
 import type { ConnectivitySink, CredentialStore, DisconnectReason, IngestSink } from './ports.js';
 
@@ -108,6 +110,12 @@ export class BrokerService implements OnApplicationBootstrap, BeforeApplicationS
       throw error;
     });
     self = aedes as unknown as AedesIdentity; // aedes.d.ts omits `counter`, which aedes-packet increments
+    // aedes persists a SUBSCRIBE's refused filters along with its granted ones (see the module): store only what the
+    // subscribe ACL allows that client, whichever persistence aedes runs on (its default memory one included).
+    storeOnlyAuthorizedSubscriptions((aedes as unknown as { persistence: SubscriptionStore }).persistence, (client, filter) => {
+      const session = sessions.get(client);
+      return session !== undefined && authorizeSubscribeFilter(session.principal, filter).allowed;
+    });
     this.aedes = aedes;
     this.observe(aedes);
 

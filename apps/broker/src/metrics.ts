@@ -10,6 +10,7 @@ export type RefusalReason =
   | 'will_denied'
   | 'registry_unavailable'
   | 'publish_denied'
+  | 'qos_denied'
   | 'subscribe_denied'
   | 'rate_limited'
   | 'packet_too_large'

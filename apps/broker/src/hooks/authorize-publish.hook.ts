@@ -32,7 +32,7 @@ const INGEST_CHANNELS = new Set<string>(['telemetry', 'events', 'cmd/ack']);
 export function createAuthorizePublishHook(deps: AuthorizePublishDeps) {
   const { options, ingest, sessions, metrics, logger } = deps;
 
-  function deny(callback: (error?: Error | null) => void, client: Client | null, topic: string, reason: 'publish_denied' | 'rate_limited', detail: string): void {
+  function deny(callback: (error?: Error | null) => void, client: Client | null, topic: string, reason: 'publish_denied' | 'qos_denied' | 'rate_limited', detail: string): void {
     metrics.refuse(reason);
     logger.warn({ event: reason, clientId: forLog(client?.id), topic: forLog(topic), detail }, 'MQTT publish refused');
     callback(new BrokerRefusal(`publish refused: ${reason} (${detail})`, reason));
@@ -78,7 +78,16 @@ export function createAuthorizePublishHook(deps: AuthorizePublishDeps) {
       settled = true;
       fail(new Error(`not committed within ${options.ingestTimeoutMs} ms`));
     });
-    const write = ingest.ingest({ vehicleId, channel, topic: packet.topic, payload: toBuffer(packet.payload), receivedAt: new Date() });
+    let write: Promise<void>;
+    try {
+      write = ingest.ingest({ vehicleId, channel, topic: packet.topic, payload: toBuffer(packet.payload), receivedAt: new Date() });
+    } catch (error) {
+      // A sink that throws instead of rejecting: refuse once here and drop the deadline, which would otherwise call
+      // aedes back a second time when it expires.
+      settled = true;
+      deadline.cancel();
+      return fail(error);
+    }
     deps.inflight.add(write);
     write.then(
       () => {
@@ -113,6 +122,11 @@ export function createAuthorizePublishHook(deps: AuthorizePublishDeps) {
       if (packet.retain && channel !== 'status') packet.retain = false;
       // The Last Will is published by aedes while closing the client: no rate limit, nothing to commit.
       if (client!.closed) return callback(null);
+      // SPEC §3 is QoS 1 on every topic. aedes keeps each inbound QoS 2 packet (payload included) until its PUBREL
+      // (publish.js incomingStorePacket), and nothing bounds that store across reconnects of a persistent session:
+      // maxInflightInbound counts per connection and cleanIncoming only runs for clean sessions. MQTT 3.1.1 cannot
+      // downgrade an inbound QoS, so the PUBLISH is refused (no PUBREC) and the connection closes like any refusal.
+      if (packet.qos === 2 && session.principal.kind === 'vehicle') return deny(callback, client, packet.topic, 'qos_denied', 'QoS 2 not supported, use QoS 1');
 
       const proceed = (): void => {
         if (session.principal.kind === 'vehicle' && INGEST_CHANNELS.has(channel)) {
@@ -124,14 +138,27 @@ export function createAuthorizePublishHook(deps: AuthorizePublishDeps) {
       };
       const delay = session.bucket.take(options.publishMaxDelayMs);
       if (delay === Number.POSITIVE_INFINITY) return deny(callback, client, packet.topic, 'rate_limited', 'publish rate exceeded');
-      if (delay > 0) setTimeout(proceed, delay);
+      // The delayed run is outside this try: it gets its own, or a throw there would be an uncaughtException.
+      if (delay > 0) setTimeout(() => guarded(proceed, callback), delay);
       else proceed();
     } catch (error) {
-      // Never throw into aedes: a throw here would escape its callback chain and take the process down.
-      logger.error({ event: 'hook_error', hook: 'authorizePublish', err: error }, 'authorizePublish failed');
-      callback(error instanceof Error ? error : new Error(String(error)));
+      hookFailed(error, callback);
     }
   };
+
+  function guarded(run: () => void, callback: (error?: Error | null) => void): void {
+    try {
+      run();
+    } catch (error) {
+      hookFailed(error, callback);
+    }
+  }
+
+  function hookFailed(error: unknown, callback: (error?: Error | null) => void): void {
+    // Never throw into aedes: a throw here would escape its callback chain and take the process down.
+    logger.error({ event: 'hook_error', hook: 'authorizePublish', err: error }, 'authorizePublish failed');
+    callback(error instanceof Error ? error : new Error(String(error)));
+  }
 }
 
 function toBuffer(payload: PublishPacket['payload']): Buffer {
