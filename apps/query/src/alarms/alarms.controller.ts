@@ -46,7 +46,7 @@ export class AlarmsService {
     const limit = resolveLimit(q.limit, this.options.page);
     const minLevel = q.min_level ?? 1;
     if (q.active !== false) {
-      const after = decodeCursor(q.cursor, ['number', 'string', 'string']);
+      const after = decodeCursor(q.cursor, ['int', 'string', 'string']);
       const rows = await this.fleet.listActiveAlarms(tenantId, minLevel, {
         after: after ? { level: after[0] as number, vehicleId: after[1] as string, code: after[2] as string } : undefined,
         limit,
@@ -55,7 +55,7 @@ export class AlarmsService {
       return { active: true, ...page };
     }
     const range = resolveRange(q.from, q.to, { maxRangeS: this.options.maxRangeS.events, defaultSpanS: 86_400 });
-    const before = decodeCursor(q.cursor, ['number', 'string', 'number']);
+    const before = decodeCursor(q.cursor, ['time', 'string', 'bigint']);
     const rows = await this.events.listAlarmHistory(
       tenantId,
       { from: range.from, to: range.to, minLevel },

@@ -40,7 +40,36 @@ export function toErrorResponse(error: unknown): { status: number; code: string;
   if (e?.code === '57014') {
     return { status: 503, code: 'timeout', message: 'the query took longer than the statement timeout; narrow the time range or the page size', unexpected: false };
   }
+  // The database cannot be reached or is going away: an outage, not a bug, so a retryable 503 (still logged, as the
+  // operator needs to know). The driver's text is not passed on: it may name hosts and ports.
+  if (isDatabaseUnavailable(error)) {
+    return { status: 503, code: 'unavailable', message: 'the database is unavailable; retry later', unexpected: true };
+  }
   return { status: 500, code: 'internal', message: 'internal error', unexpected: true };
+}
+
+// SQLSTATEs of a server that refuses or drops us: 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03
+// cannot_connect_now (starting up, recovering), 53300 too_many_connections; class 08 is connection_exception.
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+// Socket errors on the way to the server (Node sets them as `code`, also on the AggregateError of a dual-stack connect).
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+// node-postgres and pg-pool raise these without a code: a dropped connection, a pool whose connectionTimeoutMillis
+// ran out, a pool already ended during shutdown.
+const UNAVAILABLE_MESSAGES = [
+  'Connection terminated unexpectedly',
+  'Connection terminated due to connection timeout',
+  'timeout exceeded when trying to connect',
+  'Cannot use a pool after calling end on the pool',
+];
+
+function isDatabaseUnavailable(error: unknown): boolean {
+  // A wrapper (Kysely, pg-pool's connection timeout) may keep the original as `cause`; a few levels suffice.
+  for (let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    const code = typeof e.code === 'string' ? e.code : undefined;
+    if (code && (UNAVAILABLE_SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code) || UNAVAILABLE_ERRNOS.has(code))) return true;
+    if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.includes(e.message)) return true;
+  }
+  return false;
 }
 
 @Catch()

@@ -12,8 +12,38 @@ export function encodeCursor(key: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
-/** Decodes a cursor made by encodeCursor into `arity` keys of the given kinds; anything else is invalid_cursor. */
-export function decodeCursor(cursor: string | undefined, kinds: ReadonlyArray<'string' | 'number'>): Array<string | number> | undefined {
+/**
+ * What each part of a cursor is bound to in SQL. A cursor comes back from the client, so every part is checked as if
+ * it were a query parameter: a value the SQL cannot take (1.5 for a bigint, a time PostgreSQL cannot represent, a NUL
+ * in a string) would otherwise fail inside the database as a 500 instead of a 400 invalid_cursor.
+ *  - string: a sort key such as a vehicle id or an alarm code (at most 200 characters, no NUL: PostgreSQL text
+ *    cannot hold U+0000);
+ *  - time: epoch ms of a stored row, an integer from 0001-01-01 to 9999-12-31 (what both Date#toISOString and
+ *    timestamptz represent; wider than the query range, since a bucket's label may precede `from`);
+ *  - bigint: a sequence number (a safe integer, so it fits int8 and round-trips through JSON);
+ *  - int: an int4 such as an alarm level.
+ */
+export type CursorKind = 'string' | 'time' | 'bigint' | 'int';
+
+const MIN_CURSOR_TIME_MS = -62_135_596_800_000; // 0001-01-01T00:00:00Z (Date.UTC would read year 1 as 1901)
+const MAX_CURSOR_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+const INT4_MAX = 2_147_483_647;
+
+function fits(value: unknown, kind: CursorKind): boolean {
+  switch (kind) {
+    case 'string':
+      return typeof value === 'string' && value.length <= 200 && !value.includes('\u0000');
+    case 'time':
+      return Number.isInteger(value) && (value as number) >= MIN_CURSOR_TIME_MS && (value as number) <= MAX_CURSOR_TIME_MS;
+    case 'bigint':
+      return Number.isSafeInteger(value);
+    case 'int':
+      return Number.isInteger(value) && Math.abs(value as number) <= INT4_MAX;
+  }
+}
+
+/** Decodes a cursor made by encodeCursor into keys of the given kinds; anything else is invalid_cursor. */
+export function decodeCursor(cursor: string | undefined, kinds: readonly CursorKind[]): Array<string | number> | undefined {
   if (cursor === undefined) return undefined;
   let parsed: unknown;
   try {
@@ -21,11 +51,7 @@ export function decodeCursor(cursor: string | undefined, kinds: ReadonlyArray<'s
   } catch {
     parsed = undefined;
   }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length !== kinds.length ||
-    parsed.some((v, i) => typeof v !== kinds[i] || (typeof v === 'number' && !Number.isFinite(v)) || (typeof v === 'string' && v.length > 200))
-  ) {
+  if (!Array.isArray(parsed) || parsed.length !== kinds.length || !kinds.every((kind, i) => fits(parsed[i], kind))) {
     throw new ApiError('invalid_cursor', 'cursor is not one this API returned; start again without it');
   }
   return parsed as Array<string | number>;

@@ -30,6 +30,15 @@ describe('time ranges', () => {
     expect(codeOf(() => resolveRange('2026-11-26T09:00:00Z', '2026-11-26T08:00:00Z', rules))).toBe('invalid_range');
     expect(codeOf(() => resolveRange('2026-11-24', '2026-11-26', rules))).toBe('range_too_long');
   });
+  it('refuses times PostgreSQL cannot take (before 1970 or past 9999) and clamps a default from to 1970', () => {
+    const wide = { ...rules, maxRangeS: 1e12 };
+    expect(codeOf(() => resolveRange('0000-01-01', '0000-01-02', wide))).toBe('invalid_time');
+    expect(codeOf(() => resolveRange(undefined, '0000-01-01T00:30:00Z', wide))).toBe('invalid_time');
+    expect(codeOf(() => resolveRange('1969-12-31T23:59:59Z', '1970-01-02', wide))).toBe('invalid_time');
+    expect(codeOf(() => resolveRange('0001-01-01T00:00:00+00:01', '2026-01-01', wide))).toBe('invalid_time');
+    expect(resolveRange(undefined, '1970-01-01T00:30:00Z', wide)).toEqual({ from: new Date(0), to: new Date('1970-01-01T00:30:00Z') });
+    expect(resolveRange('9999-12-31', '9999-12-31T23:59:59.999Z', wide).to.toISOString()).toBe('9999-12-31T23:59:59.999Z');
+  });
   it('parses bucket widths', () => {
     expect(parseBucket('30s')).toBe(30);
     expect(parseBucket('5m')).toBe(300);
@@ -41,9 +50,28 @@ describe('time ranges', () => {
 
 describe('pagination', () => {
   it('round-trips cursors and refuses forged ones', () => {
-    expect(decodeCursor(encodeCursor([5, 'V-1']), ['number', 'string'])).toEqual([5, 'V-1']);
-    expect(codeOf(() => decodeCursor('bm9wZQ', ['number']))).toBe('invalid_cursor');
-    expect(codeOf(() => decodeCursor(encodeCursor(['x']), ['number']))).toBe('invalid_cursor');
+    expect(decodeCursor(encodeCursor([5, 'V-1']), ['int', 'string'])).toEqual([5, 'V-1']);
+    expect(codeOf(() => decodeCursor('bm9wZQ', ['time']))).toBe('invalid_cursor');
+    expect(codeOf(() => decodeCursor(encodeCursor(['x']), ['bigint']))).toBe('invalid_cursor');
+  });
+  it('refuses cursor parts the SQL cannot take (times out of range, fractions, NUL) as invalid_cursor', () => {
+    const now = Date.parse('2026-11-26T08:00:00Z');
+    expect(decodeCursor(encodeCursor([now, 7]), ['time', 'bigint'])).toEqual([now, 7]);
+    expect(decodeCursor(encodeCursor([Date.parse('0001-01-01T00:00:00Z'), 0]), ['time', 'bigint'])).toEqual([-62_135_596_800_000, 0]);
+    for (const [key, kinds] of [
+      [[1e16, 1], ['time', 'bigint']], // past JavaScript's Date range: toISOString throws
+      [[-8e15, 1], ['time', 'bigint']], // year −251503: PostgreSQL refuses it
+      [[253_402_300_800_000, 1], ['time', 'bigint']], // year 10000: "+010000-…"
+      [[now + 0.5, 1], ['time', 'bigint']],
+      [[now, 1.5], ['time', 'bigint']], // ::bigint refuses 1.5
+      [[now, 2 ** 53], ['time', 'bigint']],
+      [[1.5, 'V-1', 'X'], ['int', 'string', 'string']], // ::int refuses 1.5
+      [[2 ** 31, 'V-1', 'X'], ['int', 'string', 'string']],
+      [['\u0000'], ['string']], // text cannot hold NUL
+      [[2, 'V-\u00001', 'X'], ['int', 'string', 'string']],
+    ] as const) {
+      expect(codeOf(() => decodeCursor(encodeCursor(key), kinds)), JSON.stringify(key)).toBe('invalid_cursor');
+    }
   });
   it('bounds the page size', () => {
     expect(resolveLimit(undefined, { defaultSize: 100, maxSize: 1000 })).toBe(100);
@@ -69,6 +97,26 @@ describe('request validation', () => {
     expect(codeOf(() => validateAgainst(Q, { tenant: 'other' }, 'query'))).toBe('invalid_parameter');
     expect(codeOf(() => validateAgainst(Q, { limit: 0 }, 'body'))).toBe('invalid_body');
   });
+  it('names an unknown parameter, including __proto__ and constructor', () => {
+    for (const name of ['tenant', '__proto__', 'constructor']) {
+      const input = JSON.parse(`{${JSON.stringify(name)}:"x"}`) as Record<string, unknown>;
+      expect(() => validateAgainst(Q, input, 'query'), name).toThrow(`unknown query parameter "${name}"`);
+    }
+  });
+  it('refuses integers that are not plain decimal digits instead of truncating them', () => {
+    for (const bad of ['1.5', '0x10', '1e2', '0b11', ' 5', '']) {
+      expect(() => validateAgainst(Q, { limit: bad }, 'query'), bad).toThrow(/parameter limit must be an integer/);
+    }
+    expect(codeOf(() => validateAgainst(Q, { limit: ['5', '5'] }, 'query'))).toBe('invalid_parameter');
+    expect(() => validateAgainst(Q, { limit: ['5', '5'] }, 'query')).toThrow('parameter limit may be given only once');
+  });
+  it('refuses a NUL character in any string, with the parameter\'s code', () => {
+    const C = Type.Object({ type: Type.Optional(Type.String()), cursor: Type.Optional(Type.String({ [ERROR_CODE_KEYWORD]: 'invalid_cursor' })) }, { additionalProperties: false });
+    expect(codeOf(() => validateAgainst(C, { type: 'a\u0000b' }, 'query'))).toBe('invalid_parameter');
+    expect(() => validateAgainst(C, { type: 'a\u0000b' }, 'query')).toThrow('parameter type must not contain a NUL character (U+0000)');
+    expect(codeOf(() => validateAgainst(C, { cursor: '\u0000' }, 'query'))).toBe('invalid_cursor');
+    expect(codeOf(() => validateAgainst(Type.Object({ model: Type.String() }), { model: 'x\u0000' }, 'body'))).toBe('invalid_body');
+  });
 });
 
 describe('error responses', () => {
@@ -77,5 +125,23 @@ describe('error responses', () => {
     expect(toErrorResponse(Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' })).status).toBe(503);
     expect(toErrorResponse(new ApiError('range_too_long', 'too long'))).toMatchObject({ status: 400, code: 'range_too_long' });
     expect(toErrorResponse(Object.assign(new Error('Body is not valid JSON'), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }))).toMatchObject({ status: 400, code: 'invalid_body' });
+  });
+  it('answers a database outage as 503 unavailable, without the driver text', () => {
+    const outages = [
+      ...['57P01', '57P02', '57P03', '53300', '08006', '08001', '08P01'].map((code) => Object.assign(new Error(`server said ${code} at 10.0.0.5`), { code })),
+      Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' }),
+      Object.assign(new AggregateError([], 'connect failed'), { code: 'ECONNREFUSED' }),
+      Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+      new Error('timeout exceeded when trying to connect'),
+      new Error('Connection terminated unexpectedly'),
+      new Error('Connection terminated due to connection timeout', { cause: new Error('Connection terminated unexpectedly') }),
+      new Error('Cannot use a pool after calling end on the pool'),
+    ];
+    for (const error of outages) {
+      expect(toErrorResponse(error), error.message).toEqual({ status: 503, code: 'unavailable', message: 'the database is unavailable; retry later', unexpected: true });
+    }
+    // Not an outage: a bad statement stays a 500, the statement timeout stays 503 timeout.
+    expect(toErrorResponse(Object.assign(new Error('syntax error'), { code: '42601' })).status).toBe(500);
+    expect(toErrorResponse(Object.assign(new Error('canceling statement'), { code: '57014' })).code).toBe('timeout');
   });
 });

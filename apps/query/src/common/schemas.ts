@@ -10,7 +10,7 @@ export const ErrorResponse = Type.Object(
 );
 
 export const TimeParam = (description: string) =>
-  Type.String({ maxLength: 40, description: `${description}: ISO-8601 UTC date-time (2026-11-26T08:00:00Z, offsets accepted) or a date (2026-11-26)`, [ERROR_CODE_KEYWORD]: 'invalid_time' });
+  Type.String({ maxLength: 40, description: `${description}: ISO-8601 UTC date-time (2026-11-26T08:00:00Z, offsets accepted) or a date (2026-11-26), from 1970-01-01 to 9999-12-31`, [ERROR_CODE_KEYWORD]: 'invalid_time' });
 
 export const LimitParam = Type.Integer({ minimum: 1, description: 'page size (default and maximum are configured; above the maximum → 400 page_too_large)' });
 export const CursorParam = Type.String({ maxLength: 400, description: 'next_cursor of the previous page', [ERROR_CODE_KEYWORD]: 'invalid_cursor' });

@@ -5,6 +5,15 @@ import { ApiError } from './api-error.js';
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
+/**
+ * The times a query may name: 1970-01-01T00:00:00Z up to 9999-12-31T23:59:59.999Z. Outside it PostgreSQL refuses
+ * what we send (it has no year 0; Date#toISOString writes years past 9999 as "+010000-…"), which would be a 500;
+ * and no vehicle reports from before 1970, so the bound costs nothing. Derived times (from − lookback, bucket
+ * origins) stay well inside what both sides represent.
+ */
+export const MIN_QUERY_TIME_MS = Date.UTC(1970, 0, 1);
+export const MAX_QUERY_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 /** `2026-11-26T08:00:00Z`, `…+08:00`, or `2026-11-26` (midnight UTC) → epoch ms; NaN when unparsable. */
 export function parseQueryTime(value: string): number {
   const date = DATE_ONLY.exec(value);
@@ -32,13 +41,18 @@ function parseOne(name: string, value: string | undefined): number | undefined {
   if (Number.isNaN(ms)) {
     throw new ApiError('invalid_time', `${name} must be an ISO-8601 UTC time such as 2026-11-26T08:00:00Z (or a date 2026-11-26), got ${JSON.stringify(value.slice(0, 40))}`);
   }
+  if (ms < MIN_QUERY_TIME_MS || ms > MAX_QUERY_TIME_MS) {
+    throw new ApiError('invalid_time', `${name} must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, got ${JSON.stringify(value.slice(0, 40))}`);
+  }
   return ms;
 }
 
 /** Resolves ?from&to: both optional (to defaults to now, from to to − defaultSpanS); half-open [from, to). */
 export function resolveRange(from: string | undefined, to: string | undefined, rules: RangeRules): TimeRange {
   const toMs = parseOne('to', to) ?? (rules.now ?? Date.now)();
-  const fromMs = parseOne('from', from) ?? toMs - rules.defaultSpanS * 1000;
+  // A default from before the earliest queryable time is clamped to it rather than refused: the caller did not
+  // name it, and nothing is stored before then anyway.
+  const fromMs = parseOne('from', from) ?? Math.max(MIN_QUERY_TIME_MS, toMs - rules.defaultSpanS * 1000);
   if (fromMs >= toMs) throw new ApiError('invalid_range', 'from must be before to');
   if (toMs - fromMs > rules.maxRangeS * 1000) {
     throw new ApiError('range_too_long', `the range from–to may span at most ${formatSpan(rules.maxRangeS)} here`);

@@ -30,6 +30,7 @@ type Where = 'path' | 'query' | 'body';
 export function validateAgainst(schema: TSchema, input: unknown, where: Where): unknown {
   // Query strings repeat keys as arrays; a scalar parameter given twice is an error, not "the first one".
   const base = input ?? (where === 'body' ? undefined : {});
+  checkRaw(schema, base, where);
   const value = where === 'body' ? Value.Default(schema, Value.Clone(base)) : Value.Convert(schema, Value.Default(schema, Value.Clone(base)));
   const validator = validatorOf(schema);
   if (validator.Check(value)) return value;
@@ -37,12 +38,11 @@ export function validateAgainst(schema: TSchema, input: unknown, where: Where): 
   const path = first?.instancePath ?? '';
   const name = path.replace(/^\//, '').split('/')[0] ?? '';
   const property = propertySchema(schema, name);
-  const specific = property?.[ERROR_CODE_KEYWORD] as ErrorCode | undefined;
-  const code: ErrorCode = specific ?? (where === 'body' ? 'invalid_body' : 'invalid_parameter');
+  const code = codeFor(property, where);
   const allowed = allowedValues(property);
-  if (first?.keyword === 'additionalProperties') {
-    const extra = (first.params as { additionalProperties?: string[] } | undefined)?.additionalProperties?.join(', ');
-    throw new ApiError(code, `unknown ${where === 'query' ? 'query parameter' : where === 'path' ? 'path parameter' : 'field'}${extra ? ` ${extra}` : ''}`);
+  if (first?.keyword === 'additionalProperties' || (name !== '' && property === undefined && isClosedObject(schema))) {
+    // typebox 1.x reports an unknown property as the `false` sub-schema of additionalProperties at its path.
+    throw unknownProperty(where, name);
   }
   if (first?.keyword === 'required') {
     const missing = (first.params as { requiredProperties?: string[] } | undefined)?.requiredProperties?.join(', ');
@@ -52,9 +52,75 @@ export function validateAgainst(schema: TSchema, input: unknown, where: Where): 
   throw new ApiError(code, allowed ? `${label} must be one of ${allowed.join(', ')}` : `${label} ${first?.message ?? 'is invalid'}`);
 }
 
+/**
+ * Checks on the raw text that conversion would hide or that the database would only refuse later (as a 500):
+ *  - an unknown parameter, named (also __proto__ and constructor, which conversion silently drops);
+ *  - a NUL (U+0000) anywhere in a string: PostgreSQL text cannot hold it (22021), whatever the parameter;
+ *  - a scalar parameter given more than once;
+ *  - an integer parameter that is not plain decimal digits: conversion would read 1.5 as 1 and 0x10 as 16.
+ */
+function checkRaw(schema: TSchema, input: unknown, where: Where): void {
+  if (where !== 'body' && isRecord(input) && isClosedObject(schema)) {
+    for (const key of Object.keys(input)) if (propertySchema(schema, key) === undefined) throw unknownProperty(where, key);
+  }
+  const nul = findNul(input, '');
+  if (nul !== undefined) {
+    const name = nul.replace(/^\//, '').split('/')[0] ?? '';
+    const label = nul === '' ? (where === 'body' ? 'the body' : where) : `${where === 'body' ? 'field' : 'parameter'} ${nul.slice(1)}`;
+    throw new ApiError(codeFor(propertySchema(schema, name), where), `${label} must not contain a NUL character (U+0000)`);
+  }
+  if (where === 'body' || !isRecord(input)) return;
+  for (const [key, raw] of Object.entries(input)) {
+    const property = propertySchema(schema, key);
+    if (Array.isArray(raw) && property?.type !== 'array') throw new ApiError(codeFor(property, where), `parameter ${key} may be given only once`);
+    if (property?.type === 'integer' && typeof raw === 'string' && !/^-?\d+$/.test(raw)) {
+      throw new ApiError(codeFor(property, where), `parameter ${key} must be an integer written in decimal digits, got ${JSON.stringify(raw.slice(0, 20))}`);
+    }
+  }
+}
+
+/** The JSON-pointer path of the first string (value or key) holding U+0000, or undefined. */
+function findNul(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const hit = findNul(item, path);
+      if (hit !== undefined) return hit;
+    }
+    return undefined;
+  }
+  if (isRecord(value)) {
+    for (const [key, item] of Object.entries(value)) {
+      if (key.includes('\u0000')) return `/${JSON.stringify(key).slice(1, -1)}`;
+      const hit = findNul(item, `${path}/${key}`);
+      if (hit !== undefined) return hit;
+    }
+  }
+  return undefined;
+}
+
+function unknownProperty(where: Where, name: string): ApiError {
+  const what = where === 'query' ? 'query parameter' : where === 'path' ? 'path parameter' : 'field';
+  // JSON.stringify: the name is the caller's text, quoted so control characters cannot reshape the message.
+  return new ApiError(where === 'body' ? 'invalid_body' : 'invalid_parameter', `unknown ${what} ${JSON.stringify(name)}`);
+}
+
+function codeFor(property: Record<string, unknown> | undefined, where: Where): ErrorCode {
+  return (property?.[ERROR_CODE_KEYWORD] as ErrorCode | undefined) ?? (where === 'body' ? 'invalid_body' : 'invalid_parameter');
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isClosedObject(schema: TSchema): boolean {
+  return (schema as { additionalProperties?: unknown }).additionalProperties === false;
+}
+
 function propertySchema(schema: TSchema, name: string): Record<string, unknown> | undefined {
   const props = (schema as { properties?: Record<string, Record<string, unknown>> }).properties;
-  return name ? props?.[name] : undefined;
+  // Object.hasOwn: a parameter called constructor or __proto__ must not find Object.prototype's members.
+  return name && props && Object.hasOwn(props, name) ? props[name] : undefined;
 }
 
 function allowedValues(schema: Record<string, unknown> | undefined): string[] | undefined {

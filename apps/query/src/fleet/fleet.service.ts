@@ -112,6 +112,8 @@ export class FleetService {
 
     const bySeverity = <T extends { grade: Grade; vehicle_id: string }>(list: T[]) =>
       list.sort((a, b) => GRADE_RANK[b.grade] - GRADE_RANK[a.grade] || a.vehicle_id.localeCompare(b.vehicle_id));
+    // The rows come in byte order of the id (listAll sorts COLLATE "C"), which is the order of this `>`: the cursor
+    // cut and the SQL order must agree, or a page skips or repeats vehicles.
     const afterId = after?.[0] as string | undefined;
     const selected = graded.filter((g) => (q.grade === undefined || g.grade === q.grade) && (afterId === undefined || g.vehicle_id > afterId));
     const page = toPage(selected.slice(0, limit + 1), limit, (g) => [g.vehicle_id], (g) => g);

@@ -36,7 +36,7 @@ export class VehicleHistoryService {
 
     if (bucketS === undefined) {
       if (q.signals !== undefined) throw new ApiError('invalid_parameter', 'signals applies to bucketed series only (add bucket=)');
-      const after = decodeCursor(q.cursor, ['number', 'number']);
+      const after = decodeCursor(q.cursor, ['time', 'bigint']);
       const rows = await this.telemetry.raw(id, range.from, range.to, {
         after: after ? { ts: new Date(after[0] as number), seq: after[1] as number } : undefined,
         limit,
@@ -51,7 +51,7 @@ export class VehicleHistoryService {
     }
     const signals = this.signals(q.signals);
     // A bucketed page continues from the bucket after the previous page's last one.
-    const after = decodeCursor(q.cursor, ['number']);
+    const after = decodeCursor(q.cursor, ['time']);
     const from = after ? new Date(Math.max(range.from.getTime(), (after[0] as number) + bucketS * 1000)) : range.from;
     const rows = from < range.to ? await this.telemetry.buckets(id, from, range.to, bucketS, signals, limit) : [];
     const page = toPage(rows, limit, (r) => [r.bucket.getTime()], (r) => ({ bucket: r.bucket.toISOString(), samples: r.samples, signals: r.signals }));
@@ -71,7 +71,7 @@ export class VehicleHistoryService {
   async eventList(tenantId: string, id: string, q: EventsQuery) {
     const range = resolveRange(q.from, q.to, { maxRangeS: this.options.maxRangeS.events, defaultSpanS: 86_400 });
     const limit = resolveLimit(q.limit, this.options.page);
-    const before = decodeCursor(q.cursor, ['number', 'number']);
+    const before = decodeCursor(q.cursor, ['time', 'bigint']);
     await this.assertOwned(tenantId, id);
     const rows = await this.events.listForVehicle(
       id,

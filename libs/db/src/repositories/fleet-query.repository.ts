@@ -330,9 +330,14 @@ export class FleetQueryRepository {
     return statement;
   }
 
-  /** Every vehicle of the tenant matching the filter (fleet health grades all of them). */
+  /**
+   * Every vehicle of the tenant matching the filter (fleet health grades all of them), in byte order of the id.
+   * COLLATE "C" because fleet health cuts its pages in JavaScript (`id > cursor`, code-unit order): under the
+   * database's collation (en_US.UTF-8 sorts "a-1" before "Z-1") the two orders differ and a page would skip or repeat
+   * vehicles. Ids are ASCII (VEHICLE_ID_PATTERN), where byte and code-unit order agree.
+   */
   async listAll(tenantId: string, filter: FleetFilter, clock: ConnectivityClock): Promise<FleetVehicleRow[]> {
-    const rows = await this.selectVehicles(tenantId, filter, clock).orderBy('v.id').execute();
+    const rows = await this.selectVehicles(tenantId, filter, clock).orderBy(sql`v.id COLLATE "C"`).execute();
     return rows.map(toFleetVehicleRow);
   }
 
