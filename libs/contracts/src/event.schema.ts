@@ -10,7 +10,7 @@ export type EventKind = (typeof EVENT_KINDS)[number];
 /** Upper-case event code, e.g. BATTERY_HIGH_TEMP. */
 export const EVENT_CODE_PATTERN = '^[A-Z][A-Z0-9_]{0,63}$';
 // A `dtc` event names its trouble code, and J1939 codes contain '-' (SPN520-FMI3), so `code` also accepts the DTC
-// form. Both alternatives are anchored, bounded and unambiguous per character class: linear-time matching.
+// form. Both alternatives are anchored and bounded, each a single pass: linear-time matching.
 const CODE_PATTERN = `^(?:[A-Z][A-Z0-9_]{0,63}|${DTC_PATTERN.slice(1, -1)})$`;
 
 /** GB/T 32960 general alarm flags, with the names SPEC §3 gives them. */

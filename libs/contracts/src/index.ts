@@ -13,6 +13,7 @@ export {
   decodeEvents,
   decodeStatus,
   unknownTopicRejection,
+  escapeUnsafeText,
   type RejectReason,
   type Rejection,
   type DecodeContext,

@@ -12,8 +12,11 @@ export type VehicleState = (typeof VEHICLE_STATES)[number];
 export const BODY_TYPES = ['sweeper', 'compactor', 'sprinkler', 'reefer', 'pump', 'ladder', 'medical', 'tanker', 'none'] as const;
 export type BodyType = (typeof BODY_TYPES)[number];
 
-/** OBD-II (`P0A80`), J1939 (`SPN520-FMI3`) or OEM trouble code. */
-export const DTC_PATTERN = '^[A-Z0-9][A-Z0-9-]{1,31}$';
+/**
+ * OBD-II (`P0A80`), J1939 (`SPN520-FMI3`) or OEM trouble code (`BMS_ERR_12`): upper-case letters, digits, `-` and
+ * `_`, 2–64 characters. The same codes arrive as `dtc` events (event.schema.ts), and both feed one active DTC set.
+ */
+export const DTC_PATTERN = '^[A-Z0-9][A-Z0-9_-]{1,63}$';
 export const MAX_DTCS = 64;
 
 const strict = { additionalProperties: false } as const;

@@ -102,6 +102,9 @@ describe('valid payloads', () => {
     expect(decodeTelemetry(enc(minimal({ body: { type: 'pump', signals } })), ctx).accepted).toHaveLength(1);
     expect(decodeTelemetry(enc(minimal({ dtc: Array.from({ length: 64 }, () => 'P0A80') })), ctx).accepted).toHaveLength(1);
     expect(decodeTelemetry(enc(minimal({ dtc: [] })), ctx).accepted).toHaveLength(1);
+    // SPEC §3: OBD-II, J1939 or OEM codes, as the dtc events accept them (one active DTC set takes both).
+    expect(decodeTelemetry(enc(minimal({ dtc: ['BMS_ERR_12', 'SPN520-FMI3', `X${'Y'.repeat(63)}`] })), ctx).accepted).toHaveLength(1);
+    expect(decodeEvents(enc({ v: 1, ts: TS, seq: 1, kind: 'dtc', code: 'BMS_ERR_12' }), ctx).accepted).toHaveLength(1);
     expect(decodeTelemetry(enc(minimal({ seq: 0 })), ctx).accepted).toHaveLength(1);
     expect(decodeTelemetry(enc(minimal({ seq: 4294967295 })), ctx).accepted).toHaveLength(1);
   });
@@ -253,8 +256,8 @@ describe('per-element rejections', () => {
     ['body without type', { body: { active: true } }, 'body.type: missing'],
     ['position without lat', { position: { lon: 113.3 } }, 'position.lat: missing'],
     ['active as number', { body: { type: 'pump', active: 1 } }, 'body.active: expected boolean, got number'],
-    ['lower-case dtc', { dtc: ['p0a80'] }, 'dtc[0]: "p0a80" does not match ^[A-Z0-9][A-Z0-9-]{1,31}$'],
-    ['one-character dtc', { dtc: ['P'] }, 'dtc[0]: "P" does not match ^[A-Z0-9][A-Z0-9-]{1,31}$'],
+    ['lower-case dtc', { dtc: ['p0a80'] }, 'dtc[0]: "p0a80" does not match ^[A-Z0-9][A-Z0-9_-]{1,63}$'],
+    ['one-character dtc', { dtc: ['P'] }, 'dtc[0]: "P" does not match ^[A-Z0-9][A-Z0-9_-]{1,63}$'],
     ['dtc not an array', { dtc: 'P0A80' }, 'dtc: expected array, got string'],
     ['65 dtcs', { dtc: Array.from({ length: 65 }, () => 'P0A80') }, 'dtc: 65 items > 64'],
     ['signal as object', { body: { type: 'pump', signals: { a: { b: 1 } } } }, 'body.signals.a: expected number|string|boolean, got object'],
@@ -549,6 +552,59 @@ describe('robustness', () => {
   it('does not mutate or pollute: rejected __proto__ leaves Object.prototype alone', () => {
     decodeTelemetry(enc('{"v":1,"ts":1795680000000,"seq":1,"__proto__":{"polluted":true}}'), ctx);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+});
+
+describe('strings PostgreSQL cannot store', () => {
+  // JSON writes U+0000 and unpaired surrogates as escapes; jsonb refuses both, text refuses U+0000 and would store an
+  // unpaired surrogate as U+FFFD. Refused per element, the rest of a backlog is stored.
+  const nul = '"a\\u0000b"';
+  const lone = '"pack \\ud83d"';
+
+  it('refuses the element that holds one (value or key, any depth) and keeps its siblings', () => {
+    const good = JSON.stringify(minimal({ seq: 1 }));
+    const cases: Array<[string, string]> = [
+      [`{"v":1,"ts":"${TS}","seq":2,"body":{"type":"sweeper","signals":{"note":${nul}}}}`, 'body.signals.note'],
+      [`{"v":1,"ts":"${TS}","seq":2,"body":{"type":"sweeper","signals":{"note":${lone}}}}`, 'body.signals.note'],
+      [`{"v":1,"ts":"${TS}","seq":2,"body":{"type":"sweeper","signals":{"a\\u0000":1}}}`, '(the key)'],
+      [`{"v":1,"ts":"${TS}","seq":2,"dtc":["P0A80",${lone}]}`, 'dtc[1]'],
+    ];
+    for (const [element, where] of cases) {
+      const result = decodeTelemetry(enc(`[${good},${element}]`), ctx);
+      expect(result.accepted.map((a) => a.sample.seq), element).toEqual([1]);
+      expect(result.rejected, element).toEqual([expect.objectContaining({ reason: 'SCHEMA', index: 1 })]);
+      expect(result.rejected[0]!.detail).toContain(where);
+    }
+  });
+
+  it('refuses them in events and status too', () => {
+    const event = (message: string) => `{"v":1,"ts":"${TS}","seq":1,"kind":"incident","code":"X","message":${message}}`;
+    expect(decodeEvents(enc(event(lone)), ctx).rejected).toEqual([expect.objectContaining({ reason: 'SCHEMA' })]);
+    expect(decodeEvents(enc(`{"v":1,"ts":"${TS}","seq":1,"kind":"incident","code":"X","data":{"k":${nul}}}`), ctx).accepted).toEqual([]);
+    const status = decodeStatus(enc(`{"v":1,"online":true,"fw":"1.4\\u0000"}`));
+    expect(status.ok).toBe(false);
+    if (!status.ok) expect(status.rejection.reason).toBe('SCHEMA');
+  });
+
+  it('accepts escapes that are storable: a surrogate pair (emoji), other control characters, \\u-escaped letters', () => {
+    const ok = `{"v":1,"ts":"${TS}","seq":1,"body":{"type":"sweeper","signals":{"a":"\\ud83d\\ude00","b":"tab\\u0009","c":"\\u00e9t\\u00e9"}}}`;
+    const result = decodeTelemetry(enc(ok), ctx);
+    expect(result.rejected).toEqual([]);
+    expect((result.accepted[0]!.sample.body!.signals as Record<string, unknown>)['a']).toBe('😀');
+  });
+
+  it('never puts one into a detail (key names and parser messages quote the payload)', () => {
+    const details = [
+      rejectionOf(`{"v":1,"ts":"${TS}","seq":1,"battery":{"\\u0000":1}}`).detail,
+      rejectionOf(`{"v":1,"ts":"${TS}","seq":1,"battery":{"\\udc00x":1}}`).detail,
+      rejectionOf('{"v":1,"ts":\u0000}').detail,
+      rejectionOf(`{"v":1,"ts":"${TS}","seq":1,"battery":{"${'\\u0001'.repeat(150)}":1}}`).detail,
+    ];
+    for (const detail of details) {
+      expect(detail).not.toMatch(/[\u0000-\u001f\u007f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
+      expect(detail.length).toBeLessThanOrEqual(200);
+    }
+    expect(details[0]).toContain('\\u0000');
   });
 });
 

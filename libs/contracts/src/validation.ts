@@ -7,7 +7,8 @@
 // rejection without `index`. Otherwise every element is judged on its own: one bad sample in a backlog of 1000 is
 // dead-lettered with its `index` and the other 999 are stored. Each element gets at most one rejection, the first
 // failing check in this order: NOT_OBJECT, UNKNOWN_VERSION, MISSING_FIELD (ts, seq), INVALID_TS,
-// SCHEMA / OUT_OF_RANGE, TS_IN_FUTURE / TS_TOO_OLD.
+// SCHEMA / OUT_OF_RANGE (a string or key PostgreSQL cannot store, see UNSTORABLE, is SCHEMA), TS_IN_FUTURE /
+// TS_TOO_OLD.
 import { compileContract, jsonType, renderValue, type CompiledContract } from './schema-check.js';
 import { VehicleEventSchema, type VehicleEvent } from './event.schema.js';
 import { MAX_STATUS_BYTES, StatusMessageSchema, type StatusMessage } from './status.schema.js';
@@ -99,8 +100,26 @@ const statusContract = compileContract(StatusMessageSchema);
 // fatal: invalid UTF-8 throws instead of becoming U+FFFD, so it is rejected rather than stored altered.
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+// Control characters and unpaired surrogates, as UTF-16 code units: what a detail must not carry into dead_letters
+// (PostgreSQL text refuses U+0000, and a lone surrogate cannot be encoded as UTF-8). They reach a detail through a
+// key name or a parser message that quotes the payload.
+const UNSAFE_IN_DETAIL = /[\u0000-\u001f\u007f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+const MAX_DETAIL = 200;
+
+/** `text` with control characters and unpaired surrogates written as `\\uXXXX`: safe for a text column and a log. */
+export function escapeUnsafeText(text: string): string {
+  return text.replace(UNSAFE_IN_DETAIL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function reject(reason: RejectReason, detail: string, index?: number): Rejection {
-  return index === undefined ? { reason, detail } : { reason, detail, index };
+  let safe = escapeUnsafeText(detail);
+  if (safe.length > MAX_DETAIL) {
+    // Cut without splitting a surrogate pair (that would leave the unpaired half just escaped above).
+    const end = /[\uD800-\uDBFF]/.test(safe[MAX_DETAIL - 2] ?? '') ? MAX_DETAIL - 2 : MAX_DETAIL - 1;
+    safe = `${safe.slice(0, end)}…`;
+  }
+  return index === undefined ? { reason, detail: safe } : { reason, detail: safe, index };
 }
 
 function whole<A>(reason: RejectReason, detail: string): DecodeResult<A> {
@@ -112,7 +131,46 @@ class ParseFailure {
   constructor(readonly rejection: Rejection) {}
 }
 
-function parsePayload(payload: Uint8Array, maxBytes: number): unknown {
+// U+0000 and unpaired surrogates (UTF-16 code units). JSON can write both as escapes (\u0000, \ud83d), JSON.parse
+// returns them, and PostgreSQL cannot store them: text and jsonb refuse U+0000, jsonb refuses an unpaired surrogate
+// and text would store it altered (as U+FFFD). Found after parsing, they would make the database refuse the whole
+// batch instead of one element. Raw bytes cannot produce them: JSON forbids unescaped control characters in strings,
+// and the fatal UTF-8 decoder refuses encoded surrogates. So only a payload with a `\u` escape needs the walk.
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The path of the first string or key of `value` that PostgreSQL cannot store (see UNSTORABLE), if any. */
+function unstorableAt(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return UNSTORABLE.test(value) ? path : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = unstorableAt(value[i], `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  for (const [key, child] of Object.entries(value)) {
+    const at = path === '' ? key : `${path}.${key}`;
+    if (UNSTORABLE.test(key)) return `${at} (the key)`;
+    const found = unstorableAt(child, at);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+function unstorableRejection(path: string, index: number | undefined): Rejection {
+  return reject('SCHEMA', `${path}: contains U+0000 or an unpaired surrogate (\\u0000, \\ud800–\\udfff), which cannot be stored`, index);
+}
+
+/** A parsed payload, and whether its text has a `\u` escape: the only way to an UNSTORABLE string. */
+class Parsed {
+  constructor(
+    readonly root: unknown,
+    readonly escapes: boolean,
+  ) {}
+}
+
+function parsePayload(payload: Uint8Array, maxBytes: number): Parsed | ParseFailure {
   if (payload.byteLength > maxBytes) {
     return new ParseFailure(reject('PAYLOAD_TOO_LARGE', `payload: ${payload.byteLength} bytes > ${maxBytes}`));
   }
@@ -123,7 +181,7 @@ function parsePayload(payload: Uint8Array, maxBytes: number): unknown {
     return new ParseFailure(reject('INVALID_UTF8', 'payload: not valid UTF-8'));
   }
   try {
-    return JSON.parse(text) as unknown;
+    return new Parsed(JSON.parse(text) as unknown, text.includes('\\u'));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return new ParseFailure(reject('MALFORMED_JSON', `payload: ${message.length > 100 ? `${message.slice(0, 99)}…` : message}`));
@@ -138,7 +196,7 @@ function formatTs(ms: number): string {
  * Judges one element; returns its ts in epoch ms when it is accepted, else its rejection. The envelope checks come
  * first so the reasons are specific (a sample without ts is MISSING_FIELD, not a generic SCHEMA).
  */
-function judge(element: unknown, contract: CompiledContract<unknown>, ctx: DecodeContext, index: number | undefined): number | Rejection {
+function judge(element: unknown, contract: CompiledContract<unknown>, ctx: DecodeContext, index: number | undefined, escapes: boolean): number | Rejection {
   if (element === null || typeof element !== 'object' || Array.isArray(element)) {
     return reject('NOT_OBJECT', `element: expected object, got ${jsonType(element)}`, index);
   }
@@ -155,6 +213,10 @@ function judge(element: unknown, contract: CompiledContract<unknown>, ctx: Decod
   if (!contract.check(element)) {
     const verdict = contract.explain(element);
     return reject(verdict.reason, verdict.detail, index);
+  }
+  if (escapes) {
+    const at = unstorableAt(element, '');
+    if (at !== undefined) return unstorableRejection(at, index);
   }
   if (tsMs > ctx.nowMs + ctx.maxFutureMs) {
     const ahead = Math.round((tsMs - ctx.nowMs) / 1000);
@@ -173,8 +235,9 @@ function decodeBatch<T, A>(
   contract: CompiledContract<T>,
   accept: (value: T, tsMs: number, index: number) => A,
 ): DecodeResult<A> {
-  const root = parsePayload(payload, ctx.maxBytes);
-  if (root instanceof ParseFailure) return { accepted: [], rejected: [root.rejection] };
+  const parsed = parsePayload(payload, ctx.maxBytes);
+  if (parsed instanceof ParseFailure) return { accepted: [], rejected: [parsed.rejection] };
+  const { root, escapes } = parsed;
   const accepted: A[] = [];
   const rejected: Rejection[] = [];
   if (Array.isArray(root)) {
@@ -182,7 +245,7 @@ function decodeBatch<T, A>(
     if (root.length > ctx.maxSamples) return whole('TOO_MANY_SAMPLES', `payload: ${root.length} elements > ${ctx.maxSamples}`);
     for (let i = 0; i < root.length; i++) {
       const element: unknown = root[i];
-      const verdict = judge(element, contract, ctx, i);
+      const verdict = judge(element, contract, ctx, i, escapes);
       if (typeof verdict === 'number') accepted.push(accept(element as T, verdict, i));
       else rejected.push(verdict);
     }
@@ -191,7 +254,7 @@ function decodeBatch<T, A>(
   if (root === null || typeof root !== 'object') {
     return whole('NOT_OBJECT', `payload: expected object or array, got ${jsonType(root)}`);
   }
-  const verdict = judge(root, contract, ctx, undefined);
+  const verdict = judge(root, contract, ctx, undefined, escapes);
   if (typeof verdict === 'number') accepted.push(accept(root as T, verdict, 0));
   else rejected.push(verdict);
   return { accepted, rejected };
@@ -215,8 +278,9 @@ export function decodeEvents(payload: Uint8Array, ctx: DecodeContext): DecodeRes
  * (a retained message being cleared) is MALFORMED_JSON; callers that care can test `payload.byteLength === 0` first.
  */
 export function decodeStatus(payload: Uint8Array, options: { maxBytes?: number } = {}): StatusDecodeResult {
-  const root = parsePayload(payload, options.maxBytes ?? MAX_STATUS_BYTES);
-  if (root instanceof ParseFailure) return { ok: false, rejection: root.rejection };
+  const parsed = parsePayload(payload, options.maxBytes ?? MAX_STATUS_BYTES);
+  if (parsed instanceof ParseFailure) return { ok: false, rejection: parsed.rejection };
+  const root = parsed.root;
   if (root === null || typeof root !== 'object' || Array.isArray(root)) {
     return { ok: false, rejection: reject('NOT_OBJECT', `payload: expected object, got ${jsonType(root)}`) };
   }
@@ -228,6 +292,8 @@ export function decodeStatus(payload: Uint8Array, options: { maxBytes?: number }
     const verdict = statusContract.explain(root);
     return { ok: false, rejection: reject(verdict.reason, verdict.detail) };
   }
+  const at = parsed.escapes ? unstorableAt(root, '') : undefined;
+  if (at !== undefined) return { ok: false, rejection: unstorableRejection(at, undefined) };
   return { ok: true, status: root };
 }
 

@@ -4,9 +4,11 @@
 // The outage is a real cut for 10 s (issue 4: "the database stopped for 10 s in the middle of a stream"): the proxy
 // refuses new connections and drops the open ones, which is what a stopped server looks like to the pool. It stands
 // in for stopping the server itself because the test servers are shared by every test file running in parallel.
-// A message that the database itself refuses (a NUL character in jsonb) is dead-lettered alone and does not block.
+// A message that the database itself refuses (a constraint the decoder does not know) is dead-lettered alone and does
+// not block; a string it could not store (U+0000, an unpaired surrogate) is refused per element before it gets there.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createDatabase, type Database } from '@fleet/db';
 import { IngestOverloadedError } from '../../../apps/ingestion/src/pipeline/batcher.js';
@@ -28,7 +30,7 @@ describeEachBackend('ingestion during a database outage', (backend) => {
 
   beforeAll(async () => {
     test = await createTestDatabase(backend);
-    await provisionVehicles(test.db, ['V-OUT', 'V-POISON']);
+    await provisionVehicles(test.db, ['V-OUT', 'V-POISON', 'V-NUL']);
     const target = new URL(test.url);
     proxy = new DatabaseOutageProxy(target.hostname, Number(target.port || 5432));
     await proxy.start();
@@ -167,13 +169,35 @@ describeEachBackend('ingestion during a database outage', (backend) => {
   it('dead-letters a message the database refuses and stores the rest of its batch', { timeout: 20_000 }, async () => {
     const t0 = Date.now() - 1_800_000;
     const good = (seq: number) => pipeline.ingest(message('V-POISON', 'telemetry', sample({ tsMs: t0 + seq * 1000, seq })));
-    // Valid JSON and valid per the contract, but PostgreSQL's jsonb cannot hold U+0000 (SQLSTATE 22P05).
-    const poison = pipeline.ingest(message('V-POISON', 'telemetry', sample({ tsMs: t0, seq: 999, extra: { body: { type: 'sweeper', signals: { note: 'a\u0000b' } } } })));
+    // Valid per the contract, refused by the database: a constraint the decoder does not know (an operator's, say).
+    await sql`ALTER TABLE telemetry ADD CONSTRAINT sf_test_refuses CHECK (odometer_km IS DISTINCT FROM 13.37)`.execute(test.db);
+    const poison = pipeline.ingest(message('V-POISON', 'telemetry', sample({ tsMs: t0, seq: 999, odometer: 13.37 })));
     await within(Promise.all([good(1), good(2), poison, good(3), good(4)]), 10_000, 'batch with a poison message');
     expect(await count('V-POISON')).toBe(4);
     const dl = await test.db.selectFrom('dead_letters').selectAll().where('vehicle_id', '=', 'V-POISON').execute();
     expect(dl.map((d) => d.reason)).toEqual(['STORAGE_REJECTED']);
-    expect(dl[0]!.raw!.toString()).toContain('\\u0000');
+    expect(dl[0]!.detail).toContain('sf_test_refuses');
+    expect(dl[0]!.raw!.toString()).toContain('13.37');
     await eventually(() => poolErrors.length >= 0, 10, 'pool errors are handled, not thrown');
+  });
+
+  // U+0000 and unpaired surrogates are valid JSON that PostgreSQL cannot store; the decoder refuses them per element,
+  // so the database never refuses the batch (no failed flush, no bisection) and the message's other samples are kept.
+  it('refuses a string the database cannot store per element, before the database sees it', { timeout: 20_000 }, async () => {
+    const t0 = Date.now() - 1_700_000;
+    const failuresBefore = await flushFailures();
+    const backlog = [
+      sample({ tsMs: t0, seq: 1 }),
+      sample({ tsMs: t0 + 1000, seq: 2, extra: { body: { type: 'sweeper', signals: { note: 'a\u0000b' } } } }),
+      sample({ tsMs: t0 + 2000, seq: 3, extra: { dtc: ['P0A80', '\ud83d'] } }),
+      sample({ tsMs: t0 + 3000, seq: 4 }),
+    ];
+    await within(pipeline.ingest(message('V-NUL', 'telemetry', backlog)), 10_000, 'backlog with unstorable strings');
+    expect(await count('V-NUL')).toBe(2);
+    const dl = await test.db.selectFrom('dead_letters').selectAll().where('vehicle_id', '=', 'V-NUL').execute();
+    expect(dl.map((d) => d.reason)).toEqual(['SCHEMA']);
+    expect(dl[0]!.detail).toContain('[1] body.signals.note: contains U+0000');
+    expect(dl[0]!.detail).toContain('[2] dtc[1]');
+    expect(await flushFailures()).toBe(failuresBefore);
   });
 });

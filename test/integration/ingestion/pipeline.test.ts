@@ -72,6 +72,10 @@ describeEachBackend('ingestion pipeline', (backend) => {
       ['INVALID_UTF8', Uint8Array.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])],
       ['PAYLOAD_TOO_LARGE', `[${'{"v":1},'.repeat(10_000)}{"v":1}]`],
       ['EMPTY_BATCH', '[]'],
+      // The parser's message and an unknown key's name quote the payload, here a raw and an escaped U+0000, which a
+      // text column cannot hold: the detail escapes it, so the dead letter keeps its reason (not STORAGE_REJECTED).
+      ['MALFORMED_JSON', '{"v":1,"ts":\u0000}'],
+      ['SCHEMA', `{"v":1,"ts":"${new Date(now).toISOString()}","seq":1,"battery":{"\\u0000":1}}`],
     ];
     let seq = 100;
     for (const [, payload] of cases) {
@@ -79,12 +83,15 @@ describeEachBackend('ingestion pipeline', (backend) => {
       await within(pipeline.ingest(message('V-BAD', 'telemetry', ok(seq++))), 5_000, 'good input after bad');
     }
     await pipeline.ingest({ vehicleId: undefined, channel: undefined, topic: 'fleet/x/y/z', payload: Buffer.from('{}'), receivedAt: new Date() });
+    // MQTT forbids U+0000 in a topic, but the dead letter must not rely on every broker refusing it.
+    await pipeline.ingest({ vehicleId: undefined, channel: undefined, topic: 'fleet/x\u0000/telemetry', payload: Buffer.from('{}'), receivedAt: new Date() });
     await pipeline.ingest(message('V-BAD', 'events', '{"v":1,"kind":"alarm"}'));
 
     const dl = await test.db.selectFrom('dead_letters').select(['reason', 'topic', 'vehicle_id', 'raw', 'raw_size']).where((eb) => eb.or([eb('vehicle_id', '=', 'V-BAD'), eb('vehicle_id', 'is', null)])).orderBy('id').execute();
     const reasons = dl.map((d) => d.reason);
     expect(reasons.slice(0, cases.length)).toEqual(cases.map(([r]) => r));
     expect(reasons).toContain('UNKNOWN_TOPIC');
+    expect(dl.map((d) => d.topic)).toContain('fleet/x\\u0000/telemetry');
     expect(dl.at(-1)).toMatchObject({ topic: 'fleet/V-BAD/events', vehicle_id: 'V-BAD' });
     const big = dl.find((d) => d.reason === 'PAYLOAD_TOO_LARGE')!;
     expect(big.raw!.byteLength).toBeLessThan(big.raw_size);

@@ -6,6 +6,7 @@ import {
   decodeEvents,
   decodeStatus,
   decodeTelemetry,
+  escapeUnsafeText,
   unknownTopicRejection,
   type DecodeContext,
   type Rejection,
@@ -313,7 +314,7 @@ export class IngestionPipeline implements IngestSink {
         .map((r) => (r.index !== undefined ? `[${r.index}] ${r.detail}` : r.detail))
         .join('; ');
       const detail = list.length > 5 ? `${list.length} elements: ${shown}; …` : shown;
-      out.push({ topic, vehicleId: vehicleId ?? null, reason, detail: detail.slice(0, 2000), raw: payload, receivedAt });
+      out.push({ topic: storableTopic(topic), vehicleId: vehicleId ?? null, reason, detail: detail.slice(0, 2000), raw: payload, receivedAt });
     }
     return out;
   }
@@ -343,7 +344,7 @@ export class IngestionPipeline implements IngestSink {
           events: [],
           status: undefined,
           deadLetters: [
-            { topic: item.topic, vehicleId: item.vehicleId ?? null, reason: STORAGE_REJECTED, detail: detail.slice(0, 2000), raw: item.payload, receivedAt: item.receivedAt },
+            { topic: storableTopic(item.topic), vehicleId: item.vehicleId ?? null, reason: STORAGE_REJECTED, detail: escapeUnsafeText(detail).slice(0, 2000), raw: item.payload, receivedAt: item.receivedAt },
           ],
         },
       ]);
@@ -581,6 +582,14 @@ export class IngestionPipeline implements IngestSink {
       for (const c of ENERGY_COLUMNS) inc[c] += increase[c];
     }
   }
+}
+
+/**
+ * A topic as dead_letters.topic can hold it. MQTT forbids U+0000 in topic names, but a dead letter must not depend on
+ * every broker enforcing that: a text column refuses it, and the dead letter itself would then be refused.
+ */
+function storableTopic(topic: string): string {
+  return escapeUnsafeText(topic);
 }
 
 function overlaps(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
