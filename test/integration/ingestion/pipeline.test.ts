@@ -114,6 +114,13 @@ describeEachBackend('ingestion pipeline', (backend) => {
     expect(s.active_dtcs).toEqual(['P0A80']);
     const events = await test.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('vehicle_id', '=', 'V-ALARM').executeTakeFirstOrThrow();
     expect(Number(events.n)).toBe(5);
+
+    // The same second (a coarse firmware clock): seq orders them, through what vehicle_state stores.
+    await pipeline.ingest(message('V-ALARM', 'events', { v: 1, ts: t(9), seq: 11, kind: 'alarm', code: 'BATTERY_HIGH_TEMP', active: false }));
+    await pipeline.ingest(message('V-ALARM', 'events', { v: 1, ts: t(9), seq: 10, kind: 'alarm', code: 'BATTERY_HIGH_TEMP', level: 2, active: true }));
+    const tie = await test.db.selectFrom('vehicle_state').selectAll().where('vehicle_id', '=', 'V-ALARM').executeTakeFirstOrThrow();
+    expect(tie.active_alarms).toEqual({});
+    expect(tie.alarm_changed['alarm:BATTERY_HIGH_TEMP']).toEqual([Date.parse(t(9)), 11]);
   });
   it("the newest sample's dtc list is the active DTC set; a late sample or one without the list changes nothing", async () => {
     const t = (s: number) => now - 300_000 + s * 1000;

@@ -1,6 +1,6 @@
 // Pure rules for vehicle_state: which sample of a batch becomes the latest snapshot (never one older than what is
 // stored), and how events set and clear the active alarms and DTCs, whatever order they arrive in.
-import type { ActiveAlarms } from '@fleet/db';
+import type { ActiveAlarms, AlarmChange } from '@fleet/db';
 import type { EventInsert, TelemetryInsert } from './rows.js';
 
 export interface SampleKey {
@@ -31,13 +31,22 @@ export function newestPerVehicle(rows: readonly TelemetryInsert[]): Map<string, 
 export interface AlarmState {
   readonly activeAlarms: ActiveAlarms;
   readonly activeDtcs: readonly string[];
-  /** `alarm:CODE` / `dtc:CODE` → epoch ms of the newest event applied to it, so a late event cannot undo a newer one. */
-  readonly changedAt: Readonly<Record<string, number>>;
+  /**
+   * `alarm:CODE` / `dtc:CODE` → (ts, seq) of the newest event applied to it, so a late event cannot undo a newer one,
+   * also one of the same ts (a raise and a clear within a second). A bare number (ts only, written before seq was kept)
+   * reads as older than every event of that ts.
+   */
+  readonly changedAt: Readonly<Record<string, AlarmChange>>;
 }
 
 export interface AlarmUpdate extends AlarmState {
   readonly alarmMaxLevel: number;
   readonly changed: boolean;
+}
+
+/** The (ts, seq) of a stored change; a bare ts (older rows) sorts before every seq of its millisecond. */
+function changeKey(change: AlarmChange): SampleKey {
+  return typeof change === 'number' ? { tsMs: change, seq: -Infinity } : { tsMs: change[0], seq: change[1] };
 }
 
 export function maxAlarmLevel(alarms: ActiveAlarms): number {
@@ -52,7 +61,8 @@ export function maxAlarmLevel(alarms: ActiveAlarms): number {
  *   already had, else 1), keeping the time it first became active;
  * - `dtc`: `active: false` clears the code from the DTC set, otherwise adds it;
  * - `state` and `incident` events are stored but change nothing here;
- * - per code, an event older than the newest one already applied is ignored (late arrival never undoes news);
+ * - per code, an event older by (ts, seq) than the newest one already applied is ignored (late arrival never undoes
+ *   news);
  * - `telemetryDtcs`: the `dtc` list of the batch's newest sample when it is newer than the stored snapshot — the
  *   complete set active at that time, so it replaces the DTC set.
  */
@@ -63,7 +73,7 @@ export function applyAlarmEvents(
 ): AlarmUpdate {
   const alarms: ActiveAlarms = { ...state.activeAlarms };
   const dtcs = new Set(state.activeDtcs);
-  const changedAt: Record<string, number> = { ...state.changedAt };
+  const changedAt: Record<string, AlarmChange> = { ...state.changedAt };
   let changed = false;
 
   if (telemetryDtcs != null) {
@@ -79,10 +89,10 @@ export function applyAlarmEvents(
   for (const ev of ordered) {
     if (ev.code == null || (ev.kind !== 'alarm' && ev.kind !== 'dtc')) continue;
     const key = `${ev.kind}:${ev.code}`;
-    const tsMs = ev.ts.getTime();
+    const at: SampleKey = { tsMs: ev.ts.getTime(), seq: ev.seq };
     const seen = changedAt[key];
-    if (seen !== undefined && tsMs < seen) continue;
-    changedAt[key] = tsMs;
+    if (seen !== undefined && isNewer(changeKey(seen), at)) continue;
+    changedAt[key] = [at.tsMs, at.seq];
     changed = true;
     if (ev.kind === 'alarm') {
       if (ev.active === false) {

@@ -6,7 +6,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CompiledQuery, type Kysely } from 'kysely';
 import { DATABASE, type DB } from '../database.js';
-import type { ActiveAlarms } from '../tables/vehicle-state.table.js';
+import type { ActiveAlarms, AlarmChange } from '../tables/vehicle-state.table.js';
 import { type BulkColumn, type StatementQueue, stagingTable, textArrayLiteral } from './bulk.js';
 import { compileBinaryCopy } from './copy-binary.js';
 
@@ -56,8 +56,8 @@ export interface LockedVehicleState {
   lastCounters: LastCounters;
   activeAlarms: ActiveAlarms;
   activeDtcs: string[];
-  /** 'alarm:CODE' | 'dtc:CODE' → epoch ms of the newest event applied. */
-  alarmChanged: Record<string, number>;
+  /** 'alarm:CODE' | 'dtc:CODE' → (ts, seq) of the newest event applied. */
+  alarmChanged: Record<string, AlarmChange>;
 }
 
 /** The newest sample of a batch for one vehicle. Snapshot fields left null keep their stored value. */
@@ -94,7 +94,7 @@ export interface AlarmStateUpdate {
   activeAlarms: ActiveAlarms;
   alarmMaxLevel: number;
   activeDtcs: readonly string[];
-  alarmChanged: Readonly<Record<string, number>>;
+  alarmChanged: Readonly<Record<string, AlarmChange>>;
 }
 
 export interface StatusUpdate {
@@ -218,7 +218,7 @@ interface LockRow {
   last_seq: number | null;
   active_alarms: ActiveAlarms | null;
   active_dtcs: string[] | null;
-  alarm_changed: Record<string, number> | null;
+  alarm_changed: Record<string, AlarmChange> | null;
   [column: string]: unknown;
 }
 

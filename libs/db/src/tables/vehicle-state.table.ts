@@ -11,6 +11,13 @@ export interface ActiveAlarm {
 }
 export type ActiveAlarms = { [code: string]: ActiveAlarm };
 
+/**
+ * When an alarm or DTC code last changed: the (ts epoch ms, seq) of the newest event applied to it, so a late event
+ * never undoes a newer one, also within the same millisecond. A plain number (ts only) is what rows written before
+ * seq was recorded hold; it reads as older than any event of that ts.
+ */
+export type AlarmChange = number | readonly [tsMs: number, seq: number];
+
 export interface VehicleStateTable {
   vehicle_id: string;
   /** Denormalised from vehicles so a tenant's fleet status is one index scan. */
@@ -56,8 +63,8 @@ export interface VehicleStateTable {
   active_dtcs: ColumnType<string[], string[] | undefined, string[]>;
   /** When active_alarms / active_dtcs last changed. */
   alarms_changed_at: Timestamp | null;
-  /** 'alarm:CODE' | 'dtc:CODE' → epoch ms of the newest event applied, so a late event never undoes a newer one. */
-  alarm_changed: ColumnType<Record<string, number>, Record<string, number> | string | undefined, Record<string, number> | string>;
+  /** 'alarm:CODE' | 'dtc:CODE' → (ts, seq) of the newest event applied (AlarmChange), so a late event never undoes a newer one. */
+  alarm_changed: ColumnType<Record<string, AlarmChange>, Record<string, AlarmChange> | string | undefined, Record<string, AlarmChange> | string>;
   updated_at: GeneratedTimestamp;
 }
 
