@@ -12,7 +12,7 @@ describeEachBackend('ingestion pipeline', (backend) => {
 
   beforeAll(async () => {
     test = await createTestDatabase(backend);
-    await provisionVehicles(test.db, ['V-ORDER', 'V-BAD', 'V-ALARM', 'V-BACKLOG', 'V-DTC']);
+    await provisionVehicles(test.db, ['V-ORDER', 'V-BAD', 'V-ALARM', 'V-BACKLOG', 'V-DTC', 'V-STATUS']);
     pipeline = testPipeline(test.db, { decode: { maxBytes: 64 * 1024 } });
   });
   afterAll(async () => {
@@ -122,6 +122,17 @@ describeEachBackend('ingestion pipeline', (backend) => {
     expect(tie.active_alarms).toEqual({});
     expect(tie.alarm_changed['alarm:BATTERY_HIGH_TEMP']).toEqual([Date.parse(t(9)), 11]);
   });
+  it('status: sets connected and fw; a zero-byte retained clear is no dead letter; more than 1 KiB is PAYLOAD_TOO_LARGE', async () => {
+    const state = () => test.db.selectFrom('vehicle_state').select(['connected', 'fw']).where('vehicle_id', '=', 'V-STATUS').executeTakeFirstOrThrow();
+    await pipeline.ingest(message('V-STATUS', 'status', { v: 1, online: true, fw: '1.4.2' }));
+    expect(await state()).toEqual({ connected: true, fw: '1.4.2' });
+    await pipeline.ingest(message('V-STATUS', 'status', new Uint8Array(0)));
+    await pipeline.ingest(message('V-STATUS', 'status', { v: 1, online: false, fw: `1.${'9'.repeat(2000)}` }));
+    expect(await state()).toEqual({ connected: true, fw: '1.4.2' });
+    const dl = await test.db.selectFrom('dead_letters').select(['reason']).where('vehicle_id', '=', 'V-STATUS').execute();
+    expect(dl.map((d) => d.reason)).toEqual(['PAYLOAD_TOO_LARGE']);
+  });
+
   it("the newest sample's dtc list is the active DTC set; a late sample or one without the list changes nothing", async () => {
     const t = (s: number) => now - 300_000 + s * 1000;
     const dtcState = () => test.db.selectFrom('vehicle_state').select(['active_dtcs', 'alarms_changed_at', 'last_seq']).where('vehicle_id', '=', 'V-DTC').executeTakeFirstOrThrow();

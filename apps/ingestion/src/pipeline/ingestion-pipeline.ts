@@ -279,7 +279,12 @@ export class IngestionPipeline implements IngestSink {
         return decoded;
       }
       case 'status': {
-        const result = decodeStatus(payload, { maxBytes: this.decodeLimits.maxBytes });
+        // A zero-byte retained publish is how MQTT clears a retained message (a vehicle taken out of service, say):
+        // there is no status in it to store, and nothing wrong with it either.
+        if (payload.byteLength === 0) return undefined;
+        // decodeStatus's own bound (MAX_STATUS_BYTES, 1 KiB): a status is one flag and a firmware version, and a
+        // larger one is PAYLOAD_TOO_LARGE like any oversized payload.
+        const result = decodeStatus(payload);
         if (result.ok) {
           return { ...decoded, status: { vehicleId, online: result.status.online, fw: result.status.fw ?? null, at: receivedAt } };
         }
