@@ -7,8 +7,12 @@ export interface CredentialStore {
   findServiceAccount(id: string): Promise<{ secretDigest: Buffer } | undefined>;
 }
 
-/** The channels a vehicle publishes that must be stored (status goes to ConnectivitySink instead). */
-export type IngestChannel = 'telemetry' | 'events' | 'cmd/ack';
+/**
+ * The channels a vehicle publishes that must be stored before they are acknowledged. `status` too: its retained
+ * status is QoS 1 like the rest (SPEC §3, §4.1). Only its Last Will, which nobody acknowledges, goes to
+ * ConnectivitySink.status.
+ */
+export type IngestChannel = 'telemetry' | 'events' | 'status' | 'cmd/ack';
 
 export interface IngestMessage {
   vehicleId: string;
@@ -32,6 +36,6 @@ export type DisconnectReason = 'clean' | 'will' | 'error' | 'timeout';
 export interface ConnectivitySink {
   connected(vehicleId: string, at: Date): void;
   disconnected(vehicleId: string, at: Date, reason: DisconnectReason): void;
-  /** A `fleet/{vid}/status` message: retained status published by the vehicle, or its Last Will. */
+  /** A vehicle's Last Will on `fleet/{vid}/status` (its own status publishes go to IngestSink, committed before PUBACK). */
   status(vehicleId: string, payload: Buffer, at: Date): void;
 }

@@ -44,6 +44,23 @@ describe('broker: acknowledgement only after commit', () => {
     await endAll(client);
   });
 
+  it('holds the PUBACK of a retained status until its commit too (only a Last Will skips the sink)', async () => {
+    const client = await connectClient(broker, { clientId: 'V1', username: 'V1', password: secret });
+    broker.ingest.mode = 'hold';
+    let acked = false;
+    client.publish('fleet/V1/status', '{"v":1,"online":true,"fw":"1.4.2"}', { qos: 1, retain: true }, (err) => {
+      if (!err) acked = true;
+    });
+    await waitFor(() => broker.ingest.held.length === 1, 5_000, 'pending status commit');
+    await sleep(300);
+    expect(acked).toBe(false);
+    expect(broker.connectivity.events.filter((e) => e.kind === 'status')).toEqual([]);
+    broker.ingest.held[0]!.resolve();
+    await waitFor(() => acked, 5_000, 'status PUBACK');
+    expect(broker.ingest.committed.map((m) => [m.channel, m.payload.toString()])).toEqual([['status', '{"v":1,"online":true,"fw":"1.4.2"}']]);
+    await endAll(client);
+  });
+
   it('never PUBACKs a message whose commit failed; the client resends it after reconnecting and it is stored', async () => {
     broker.ingest.mode = 'reject';
     const client = rawClient(broker.url, { clientId: 'V1', username: 'V1', password: secret, protocolVersion: 4, clean: false, reconnectPeriod: 100 });

@@ -27,7 +27,7 @@ export interface AuthorizePublishDeps {
   enqueueBeforeAck?: (packet: PublishPacket) => Promise<void>;
 }
 
-const INGEST_CHANNELS = new Set<string>(['telemetry', 'events', 'cmd/ack']);
+const INGEST_CHANNELS = new Set<string>(['telemetry', 'events', 'status', 'cmd/ack']);
 
 export function createAuthorizePublishHook(deps: AuthorizePublishDeps) {
   const { options, ingest, sessions, metrics, logger } = deps;
