@@ -4,7 +4,11 @@
 // (Static<>), the compiled runtime validator (typebox/compile) and the JSON Schema for OpenAPI.
 import Type from 'typebox';
 
-/** Payload version field; anything but the number 1 is rejected as UNKNOWN_VERSION before the schema runs. */
+/**
+ * Payload version field. Optional: SPEC §3 requires only `ts` and `seq`, and v1 is the only version, so a payload
+ * without `v` is read as v1. Present and anything but the number 1, it is rejected as UNKNOWN_VERSION before the
+ * schema runs.
+ */
 export const Version = Type.Literal(1, { description: 'payload format version' });
 
 /**

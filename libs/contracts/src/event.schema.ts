@@ -57,7 +57,7 @@ export const MAX_EVENT_MESSAGE_LENGTH = 512;
 
 export const VehicleEventSchema = Type.Object(
   {
-    v: Version,
+    v: Type.Optional(Version),
     ts: Timestamp,
     seq: Seq,
     kind: Type.Enum(EVENT_KINDS, { description: 'alarm | dtc | state | incident' }),

@@ -4,7 +4,7 @@ import { Version } from './common.schema.js';
 
 export const StatusMessageSchema = Type.Object(
   {
-    v: Version,
+    v: Type.Optional(Version),
     online: Type.Boolean({ description: 'false in the Last Will, true once connected' }),
     fw: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'firmware version, e.g. 1.4.2' })),
   },

@@ -96,7 +96,7 @@ export const BodySchema = Type.Object(
 
 export const TelemetrySampleSchema = Type.Object(
   {
-    v: Version,
+    v: Type.Optional(Version),
     ts: Timestamp,
     seq: Seq,
     position: Type.Optional(PositionSchema),

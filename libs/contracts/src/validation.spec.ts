@@ -77,6 +77,12 @@ describe('valid payloads', () => {
     expect(decodeStatus(enc(SPEC_STATUS_ONLINE))).toEqual({ ok: true, status: { v: 1, online: true, fw: '1.4.2' } });
   });
 
+  it('accepts a sample, an event and a status without v as v1 (SPEC §3: only ts and seq are required)', () => {
+    expect(decodeTelemetry(enc({ ts: TS, seq: 1, battery: { soc_pct: 80 } }), ctx)).toMatchObject({ rejected: [], accepted: [{ tsMs: TS_MS }] });
+    expect(decodeEvents(enc({ ts: TS, seq: 2, kind: 'alarm', code: 'SOC_LOW', level: 1 }), ctx).rejected).toEqual([]);
+    expect(decodeStatus(enc({ online: true })).ok).toBe(true);
+  });
+
   it('accepts a minimal sample (only v, ts, seq)', () => {
     expect(decodeTelemetry(enc(minimal()), ctx)).toEqual({ accepted: [{ sample: minimal(), tsMs: TS_MS, index: 0 }], rejected: [] });
   });
@@ -136,7 +142,7 @@ describe('batches (store-and-forward backlog)', () => {
   });
 
   it('gives each bad element its own reason and index', () => {
-    const batch = [minimal(), 7, { ts: TS, seq: 1 }, minimal({ ts: 'yesterday' }), minimal({ ts: NOW + 3_600_000 }), minimal({ seq: 2 })];
+    const batch = [minimal(), 7, minimal({ v: 2 }), minimal({ ts: 'yesterday' }), minimal({ ts: NOW + 3_600_000 }), minimal({ seq: 2 })];
     const result = decodeTelemetry(enc(batch), ctx);
     expect(result.accepted.map((a) => a.index)).toEqual([0, 5]);
     expect(result.rejected.map((r) => [r.index, r.reason])).toEqual([
@@ -213,7 +219,6 @@ describe('per-element rejections', () => {
   });
 
   it.each<[string, unknown, string]>([
-    ['v missing', { ts: TS, seq: 1 }, 'v: missing'],
     ['v 2', minimal({ v: 2 }), 'v: 2 (supported: 1)'],
     ['v 0', minimal({ v: 0 }), 'v: 0 (supported: 1)'],
     ['v as string', minimal({ v: '1' }), 'v: "1" (supported: 1)'],
@@ -453,7 +458,6 @@ describe('status', () => {
     ['online as string', enc({ v: 1, online: 'yes' }), 'SCHEMA'],
     ['unknown property', enc({ v: 1, online: true, ip: '10.0.0.1' }), 'SCHEMA'],
     ['empty fw', enc({ v: 1, online: true, fw: '' }), 'SCHEMA'],
-    ['v missing', enc({ online: true }), 'UNKNOWN_VERSION'],
     ['v 2', enc({ v: 2, online: true }), 'UNKNOWN_VERSION'],
     ['array', enc([{ v: 1, online: true }]), 'NOT_OBJECT'],
     ['empty payload (retained message cleared)', new Uint8Array(0), 'MALFORMED_JSON'],
@@ -610,9 +614,10 @@ describe('strings PostgreSQL cannot store', () => {
 
 describe('JSON Schemas for OpenAPI', () => {
   it('are strict JSON Schema objects with the required fields', () => {
-    expect(telemetrySampleJsonSchema).toMatchObject({ type: 'object', additionalProperties: false, required: ['v', 'ts', 'seq'] });
-    expect(vehicleEventJsonSchema).toMatchObject({ type: 'object', additionalProperties: false, required: ['v', 'ts', 'seq', 'kind', 'code'] });
-    expect(statusMessageJsonSchema).toMatchObject({ type: 'object', additionalProperties: false, required: ['v', 'online'] });
+    // v is optional (SPEC §3: only ts and seq are required; no v is v1).
+    expect(telemetrySampleJsonSchema).toMatchObject({ type: 'object', additionalProperties: false, required: ['ts', 'seq'] });
+    expect(vehicleEventJsonSchema).toMatchObject({ type: 'object', additionalProperties: false, required: ['ts', 'seq', 'kind', 'code'] });
+    expect(statusMessageJsonSchema).toMatchObject({ type: 'object', additionalProperties: false, required: ['online'] });
     // Serialisable as is (no functions or symbols that would be lost).
     expect(JSON.parse(JSON.stringify(telemetrySampleJsonSchema))).toEqual(telemetrySampleJsonSchema);
   });

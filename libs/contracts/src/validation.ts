@@ -201,8 +201,9 @@ function judge(element: unknown, contract: CompiledContract<unknown>, ctx: Decod
     return reject('NOT_OBJECT', `element: expected object, got ${jsonType(element)}`, index);
   }
   const record = element as Record<string, unknown>;
+  // No `v` is v1 (SPEC §3: only ts and seq are required).
   const v = record['v'];
-  if (v !== 1) return reject('UNKNOWN_VERSION', v === undefined ? 'v: missing' : `v: ${renderValue(v)} (supported: 1)`, index);
+  if (v !== undefined && v !== 1) return reject('UNKNOWN_VERSION', `v: ${renderValue(v)} (supported: 1)`, index);
   const ts = record['ts'];
   if (ts === undefined) return reject('MISSING_FIELD', 'ts: missing', index);
   if (record['seq'] === undefined) return reject('MISSING_FIELD', 'seq: missing', index);
@@ -285,8 +286,8 @@ export function decodeStatus(payload: Uint8Array, options: { maxBytes?: number }
     return { ok: false, rejection: reject('NOT_OBJECT', `payload: expected object, got ${jsonType(root)}`) };
   }
   const v = (root as Record<string, unknown>)['v'];
-  if (v !== 1) {
-    return { ok: false, rejection: reject('UNKNOWN_VERSION', v === undefined ? 'v: missing' : `v: ${renderValue(v)} (supported: 1)`) };
+  if (v !== undefined && v !== 1) {
+    return { ok: false, rejection: reject('UNKNOWN_VERSION', `v: ${renderValue(v)} (supported: 1)`) };
   }
   if (!statusContract.check(root)) {
     const verdict = statusContract.explain(root);
