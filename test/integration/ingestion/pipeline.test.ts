@@ -54,6 +54,19 @@ describeEachBackend('ingestion pipeline', (backend) => {
     expect(dl).toHaveLength(1);
     expect(dl[0]).toMatchObject({ reason: 'OUT_OF_RANGE', topic: 'fleet/V-BACKLOG/telemetry' });
     expect(dl[0]!.detail).toContain('[7]');
+    expect(JSON.parse(dl[0]!.raw!.toString())).toEqual([backlog[7]]);
+
+    // Ten bad samples in the middle of a 1,000-sample backlog: one dead letter that names every index, keeps those
+    // ten samples as its raw (not the message's first 4 KiB, which are samples that were stored) and counts ten.
+    const counted = async () => (await pipeline.metrics.deadLettered.get()).values.find((v) => v.labels.reason === 'OUT_OF_RANGE')?.value ?? 0;
+    const before = await counted();
+    const big = Array.from({ length: 1000 }, (_, i) => sample({ tsMs: base + 600_000 + i * 1000, seq: 1000 + i }));
+    for (let i = 500; i < 510; i++) big[i] = { ...big[i], battery: { soc_pct: 140 } };
+    await pipeline.ingest(message('V-BACKLOG', 'telemetry', big));
+    const [, second] = await test.db.selectFrom('dead_letters').selectAll().where('vehicle_id', '=', 'V-BACKLOG').orderBy('id').execute();
+    expect(second!.detail).toMatch(/^10 elements \[500–509\]: \[500\] battery\.soc_pct: 140 > 100;/);
+    expect((JSON.parse(second!.raw!.toString()) as Array<{ seq: number }>).map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 1500 + i));
+    expect(await counted()).toBe(before + 10);
   });
 
   it('dead-letters every bad-input class with its reason and keeps going', async () => {

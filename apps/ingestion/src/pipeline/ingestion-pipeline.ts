@@ -106,8 +106,31 @@ interface Decoded {
   readonly receivedAt: Date;
   readonly telemetry: TelemetryInsert[];
   readonly events: EventInsert[];
-  readonly deadLetters: NewDeadLetter[];
+  readonly deadLetters: DeadLetter[];
   readonly status: StatusUpdate | undefined;
+}
+
+/** A dead letter and how many rejected samples/events it stands for (the metric counts those). */
+type DeadLetter = NewDeadLetter & { readonly elements: number };
+
+/** Sorted indexes as ranges, `[3, 500–509, 700]`, cut at ~1,000 characters. */
+function indexRanges(indexes: readonly number[]): string {
+  const sorted = [...indexes].sort((a, b) => a - b);
+  const parts: string[] = [];
+  let length = 0;
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    const part = j > i ? `${sorted[i]}–${sorted[j]}` : String(sorted[i]);
+    if (length + part.length > 1_000) {
+      parts.push('…');
+      break;
+    }
+    parts.push(part);
+    length += part.length + 2;
+    i = j + 1;
+  }
+  return `[${parts.join(', ')}]`;
 }
 
 /** Reason used when the database itself refuses a message that passed validation (found by bisecting a batch). */
@@ -301,25 +324,41 @@ export class IngestionPipeline implements IngestSink {
   }
 
   /**
-   * One dead letter per (message, reason): a backlog of 1,000 bad samples becomes one row per reason with the
-   * first indexes in the detail, not 1,000 copies of the same raw bytes.
+   * One dead letter per (message, reason): a backlog of 1,000 bad samples becomes one row per reason, not 1,000
+   * copies of the same raw bytes. Its detail names every rejected index (as ranges) and the first five reasons in
+   * full; its raw is the rejected elements (a JSON array, in order) when they came out of an array, else the
+   * message; the metric counts the elements.
    */
-  private deadLettersOf(topic: string, vehicleId: string | undefined, payload: Uint8Array, receivedAt: Date, rejections: readonly Rejection[]): NewDeadLetter[] {
+  private deadLettersOf(topic: string, vehicleId: string | undefined, payload: Uint8Array, receivedAt: Date, rejections: readonly Rejection[]): DeadLetter[] {
     if (rejections.length === 0) return [];
+    // Elements rejected out of an array: their own JSON is what a firmware engineer needs, not the message's first
+    // 4 KiB (DEAD_LETTER_RAW_LIMIT), which in a backlog are usually samples that were stored. Parsed again here, on
+    // the rejection path only: the decoder keeps no parse tree.
+    let parsed: unknown[] | undefined;
+    if (rejections.some((r) => r.index !== undefined)) {
+      try {
+        const root: unknown = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
+        if (Array.isArray(root)) parsed = root;
+      } catch {
+        parsed = undefined; // cannot happen (the decoder parsed it); the message's bytes are kept instead
+      }
+    }
     const byReason = new Map<string, Rejection[]>();
     for (const r of rejections) {
       const list = byReason.get(r.reason);
       if (list) list.push(r);
       else byReason.set(r.reason, [r]);
     }
-    const out: NewDeadLetter[] = [];
+    const out: DeadLetter[] = [];
     for (const [reason, list] of byReason) {
       const shown = list
         .slice(0, 5)
         .map((r) => (r.index !== undefined ? `[${r.index}] ${r.detail}` : r.detail))
         .join('; ');
-      const detail = list.length > 5 ? `${list.length} elements: ${shown}; …` : shown;
-      out.push({ topic: storableTopic(topic), vehicleId: vehicleId ?? null, reason, detail: detail.slice(0, 2000), raw: payload, receivedAt });
+      const indexes = list.flatMap((r) => (r.index !== undefined ? [r.index] : []));
+      const detail = list.length > 5 ? `${list.length} elements ${indexRanges(indexes)}: ${shown}; …` : shown;
+      const raw = parsed !== undefined && indexes.length === list.length ? Buffer.from(JSON.stringify(indexes.map((i) => parsed[i]))) : payload;
+      out.push({ topic: storableTopic(topic), vehicleId: vehicleId ?? null, reason, detail: detail.slice(0, 2000), raw, receivedAt, elements: list.length });
     }
     return out;
   }
@@ -349,7 +388,15 @@ export class IngestionPipeline implements IngestSink {
           events: [],
           status: undefined,
           deadLetters: [
-            { topic: storableTopic(item.topic), vehicleId: item.vehicleId ?? null, reason: STORAGE_REJECTED, detail: escapeUnsafeText(detail).slice(0, 2000), raw: item.payload, receivedAt: item.receivedAt },
+            {
+              topic: storableTopic(item.topic),
+              vehicleId: item.vehicleId ?? null,
+              reason: STORAGE_REJECTED,
+              detail: escapeUnsafeText(detail).slice(0, 2000),
+              raw: item.payload,
+              receivedAt: item.receivedAt,
+              elements: Math.max(1, item.telemetry.length + item.events.length),
+            },
           ],
         },
       ]);
@@ -376,7 +423,7 @@ export class IngestionPipeline implements IngestSink {
     let batchDuplicates = 0;
     const events: EventInsert[] = [];
     const seenEvents = new Set<string>();
-    const deadLetters: NewDeadLetter[] = [];
+    const deadLetters: DeadLetter[] = [];
     const statusByVehicle = new Map<string, StatusUpdate>();
     const batchVehicles = new Set<string>();
     for (const item of items) {
@@ -428,7 +475,7 @@ export class IngestionPipeline implements IngestSink {
     this.metrics.stored.inc({ kind: 'events' }, outcome.ev.inserted);
     this.metrics.duplicates.inc({ kind: 'telemetry' }, outcome.tel.duplicates + batchDuplicates);
     this.metrics.duplicates.inc({ kind: 'events' }, outcome.ev.duplicates + (items.reduce((a, i) => a + i.events.length, 0) - events.length));
-    for (const d of deadLetters) this.metrics.deadLettered.inc({ reason: d.reason });
+    for (const d of deadLetters) this.metrics.deadLettered.inc({ reason: d.reason }, d.elements);
     this.metrics.energyRecomputedHours.inc(outcome.recomputed);
     this.metrics.pending.set(this.pending);
   }

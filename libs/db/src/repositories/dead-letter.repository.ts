@@ -14,7 +14,7 @@ export interface NewDeadLetter {
   /** Reason code, e.g. malformed_json, schema, unknown_version, ts_out_of_window, oversize. */
   reason: string;
   detail?: string | null;
-  /** The whole payload as received; truncated here. */
+  /** The payload as received (ingestion passes an array's rejected elements instead); truncated here. */
   raw?: Buffer | Uint8Array | string | null;
   receivedAt?: Date;
 }
