@@ -16,6 +16,7 @@ import * as m20261128100000 from './migrations/2026_11_28_100000_tenant_vehicle_
 import * as m20261129100000 from './migrations/2026_11_29_100000_energy_monthly.js';
 import * as m20261130100000 from './migrations/2026_11_30_100000_energy_10min.js';
 import * as m20261201100000 from './migrations/2026_12_01_100000_telemetry_ts_index.js';
+import * as m20261202100000 from './migrations/2026_12_02_100000_vehicle_state_dtcs_at.js';
 
 /**
  * Every migration, by name. An explicit map rather than a folder scan: it works from any cwd and when bundled.
@@ -31,6 +32,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_29_100000_energy_monthly': m20261129100000,
   '2026_11_30_100000_energy_10min': m20261130100000,
   '2026_12_01_100000_telemetry_ts_index': m20261201100000,
+  '2026_12_02_100000_vehicle_state_dtcs_at': m20261202100000,
 });
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };

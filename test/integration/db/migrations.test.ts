@@ -97,7 +97,7 @@ describeEachBackend('migrations', (backend) => {
           SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = '_timescaledb_internal' AND indexdef LIKE '%USING btree (ts)'`.execute(database.db)
       ).rows[0]!.n;
     expect(await chunkIndexes()).toBe(0);
-    expect((await migrateToLatest(database.db)).applied).toEqual([TS_INDEX]);
+    expect((await migrateToLatest(database.db)).applied).toEqual(ALL_MIGRATIONS.filter((name) => name >= TS_INDEX));
     expect(await chunkIndexes()).toBe(2);
     await migrateDown(database.db);
     await migrateToLatest(database.db);

@@ -222,6 +222,7 @@ const EXPECTED_COLUMNS: Exact<Columns> = {
     'battery_temp_max_c', 'battery_temp_min_c', 'cell_v_max', 'cell_v_min', 'soh_pct', 'body_active', 'body_power_kw',
     'traction_kwh', 'body_kwh', 'regen_kwh', 'charged_kwh', 'h2_used_kg', 'fuel_used_l', 'engine_hours', 'body_hours',
     'active_alarms', 'alarm_max_level', 'active_dtcs', 'alarms_changed_at', 'updated_at', 'last_odometer_km', 'alarm_changed',
+    'dtcs_at',
   ),
   vehicles: cols<'vehicles'>(
     'id', 'tenant_id', 'type', 'body_type', 'powertrain', 'vin', 'model', 'battery_kwh', 'h2_capacity_kg',

@@ -160,7 +160,11 @@ describeEachBackend('ingestion pipeline', (backend) => {
     await send(0, ['P9']); // late
     await send(3); // no list in the sample
     expect(await dtcState()).toMatchObject({ active_dtcs: ['P1', 'P2'], alarms_changed_at: first.alarms_changed_at, last_seq: 3 });
+    // A dtc event older than the newest list (the complete set at its time) does not bring a code back.
+    await pipeline.ingest(message('V-DTC', 'events', { v: 1, ts: new Date(t(1) + 500).toISOString(), seq: 50, kind: 'dtc', code: 'P7', active: true }));
+    expect((await dtcState()).active_dtcs).toEqual(['P1', 'P2']);
     await send(4, []);
+    await pipeline.ingest(message('V-DTC', 'events', { v: 1, ts: new Date(t(3)).toISOString(), seq: 51, kind: 'dtc', code: 'P1', active: true }));
     const cleared = await dtcState();
     expect(cleared.active_dtcs).toEqual([]);
     expect(cleared.alarms_changed_at!.getTime()).toBeGreaterThanOrEqual(first.alarms_changed_at!.getTime());

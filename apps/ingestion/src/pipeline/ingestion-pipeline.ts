@@ -560,9 +560,10 @@ export class IngestionPipeline implements IngestSink {
       const advances = newest !== undefined && isNewer(keyOf(newest), last);
       const telemetryDtcs = advances && newest.dtc != null ? (newest.dtc as string[]) : undefined;
       const update = applyAlarmEvents(
-        { activeAlarms: state.activeAlarms, activeDtcs: state.activeDtcs, changedAt: state.alarmChanged },
+        { activeAlarms: state.activeAlarms, activeDtcs: state.activeDtcs, changedAt: state.alarmChanged, dtcsAtMs: state.dtcsAt?.getTime() ?? null },
         eventsByVehicle.get(vehicleId) ?? [],
         telemetryDtcs,
+        telemetryDtcs !== undefined ? newest!.ts.getTime() : undefined,
       );
       if (update.changed) {
         alarmUpdates.push({ vehicleId, activeAlarms: update.activeAlarms, alarmMaxLevel: update.alarmMaxLevel, activeDtcs: update.activeDtcs, alarmChanged: update.changedAt });
@@ -687,6 +688,8 @@ function compareRows(a: TelemetryInsert, b: TelemetryInsert): number {
 function toSnapshot(r: TelemetryInsert, dtcs: readonly string[] | null): SnapshotUpdate {
   return {
     dtcs,
+    // Whoever applies the list (this statement, or applyAlarmEvents for vehicles with alarm events), its time is kept.
+    dtcs_ts: r.dtc != null ? r.ts : null,
     vehicle_id: r.vehicle_id,
     ts: r.ts,
     seq: r.seq,

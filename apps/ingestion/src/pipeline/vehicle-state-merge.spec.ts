@@ -81,6 +81,19 @@ describe('applyAlarmEvents', () => {
     expect(s.changedAt['alarm:H2_LEAK']).toEqual([T0 + 1000, 0]);
   });
 
+  it('ignores a dtc event older than the newest sample list: that list is the complete set at its time', () => {
+    // A sample at +60 s said no DTCs; a dtc event from +0 arriving later must not bring P0A80 back.
+    const listed: AlarmState = { ...empty, dtcsAtMs: T0 + 60_000 };
+    expect(applyAlarmEvents(listed, [ev(0, 5, 'dtc', 'P0A80', true)]).activeDtcs).toEqual([]);
+    expect(applyAlarmEvents(listed, [ev(61_000, 6, 'dtc', 'P0A80', true)]).activeDtcs).toEqual(['P0A80']);
+    // The same within one batch: the newest sample's list and an older event of that batch.
+    const batch = applyAlarmEvents(empty, [ev(1000, 7, 'dtc', 'U0100', true)], [], T0 + 60_000);
+    expect(batch.activeDtcs).toEqual([]);
+    expect(batch.dtcsAtMs).toBe(T0 + 60_000);
+    // Alarms are not DTCs: an older alarm event still applies.
+    expect(Object.keys(applyAlarmEvents(listed, [ev(0, 8, 'alarm', 'SOC_LOW', true, 1)]).activeAlarms)).toEqual(['SOC_LOW']);
+  });
+
   it('tracks DTC events and lets the newest sample replace the DTC set', () => {
     let s = applyAlarmEvents(empty, [ev(0, 1, 'dtc', 'P0A80', true), ev(1, 2, 'dtc', 'U0100', true)]);
     expect(s.activeDtcs).toEqual(['P0A80', 'U0100']);

@@ -37,6 +37,11 @@ export interface AlarmState {
    * reads as older than every event of that ts.
    */
   readonly changedAt: Readonly<Record<string, AlarmChange>>;
+  /**
+   * Epoch ms of the newest sample whose `dtc` list was applied: the complete set active then (SPEC §3), so a `dtc`
+   * event older than it is already accounted for and is ignored (it would bring back a code the list cleared).
+   */
+  readonly dtcsAtMs?: number | null;
 }
 
 export interface AlarmUpdate extends AlarmState {
@@ -64,19 +69,23 @@ export function maxAlarmLevel(alarms: ActiveAlarms): number {
  * - per code, an event older by (ts, seq) than the newest one already applied is ignored (late arrival never undoes
  *   news);
  * - `telemetryDtcs`: the `dtc` list of the batch's newest sample when it is newer than the stored snapshot — the
- *   complete set active at that time, so it replaces the DTC set.
+ *   complete set active at that time (`telemetryDtcsAtMs`), so it replaces the DTC set, and a `dtc` event older than
+ *   the newest list applied (this one or `state.dtcsAtMs`) changes nothing.
  */
 export function applyAlarmEvents(
   state: AlarmState,
   events: readonly EventInsert[],
   telemetryDtcs?: readonly string[] | null,
+  telemetryDtcsAtMs?: number,
 ): AlarmUpdate {
   const alarms: ActiveAlarms = { ...state.activeAlarms };
   const dtcs = new Set(state.activeDtcs);
   const changedAt: Record<string, AlarmChange> = { ...state.changedAt };
   let changed = false;
+  let dtcsAtMs = state.dtcsAtMs ?? null;
 
   if (telemetryDtcs != null) {
+    if (telemetryDtcsAtMs !== undefined) dtcsAtMs = Math.max(dtcsAtMs ?? telemetryDtcsAtMs, telemetryDtcsAtMs);
     const next = new Set(telemetryDtcs);
     if (next.size !== dtcs.size || [...next].some((c) => !dtcs.has(c))) {
       dtcs.clear();
@@ -90,6 +99,7 @@ export function applyAlarmEvents(
     if (ev.code == null || (ev.kind !== 'alarm' && ev.kind !== 'dtc')) continue;
     const key = `${ev.kind}:${ev.code}`;
     const at: SampleKey = { tsMs: ev.ts.getTime(), seq: ev.seq };
+    if (ev.kind === 'dtc' && dtcsAtMs !== null && at.tsMs < dtcsAtMs) continue;
     const seen = changedAt[key];
     if (seen !== undefined && isNewer(changeKey(seen), at)) continue;
     changedAt[key] = [at.tsMs, at.seq];
@@ -116,6 +126,7 @@ export function applyAlarmEvents(
     activeAlarms: alarms,
     activeDtcs: [...dtcs].sort(),
     changedAt,
+    dtcsAtMs,
     alarmMaxLevel: maxAlarmLevel(alarms),
     changed,
   };

@@ -58,6 +58,8 @@ export interface LockedVehicleState {
   activeDtcs: string[];
   /** 'alarm:CODE' | 'dtc:CODE' → (ts, seq) of the newest event applied. */
   alarmChanged: Record<string, AlarmChange>;
+  /** ts of the newest sample whose dtc list was applied (dtc events older than it are already accounted for). */
+  dtcsAt: Date | null;
 }
 
 /** The newest sample of a batch for one vehicle. Snapshot fields left null keep their stored value. */
@@ -68,6 +70,8 @@ export interface SnapshotUpdate extends LastCounters {
    * the caller merges the vehicle's DTCs itself with applyAlarms).
    */
   dtcs?: readonly string[] | null;
+  /** The sample's ts when it has a `dtc` list (applied here or by the caller), else null: moves dtcs_at. */
+  dtcs_ts?: Date | null;
   vehicle_id: string;
   ts: Date;
   seq: number;
@@ -131,6 +135,7 @@ const SNAPSHOT_COLUMNS = [
   { name: 'body_power_kw', kind: 'float8' },
   ...LAST_COUNTER_COLUMNS.map((c) => ({ name: c, kind: 'float8' }) as const),
   { name: 'dtcs', kind: 'text[]' },
+  { name: 'dtcs_ts', kind: 'timestamptz' },
 ] as const satisfies ReadonlyArray<BulkColumn<keyof SnapshotUpdate>>;
 
 // Compile-time guard: a field added to SnapshotUpdate but not staged fails typechecking here.
@@ -143,7 +148,7 @@ const SNAPSHOT_STAGE = stagingTable('specfleet_ingest_snapshot_stage', SNAPSHOT_
 const snapshotCopy = compileBinaryCopy(SNAPSHOT_COLUMNS);
 
 const COALESCED = SNAPSHOT_COLUMNS.map((c) => c.name as string).filter(
-  (c) => !['vehicle_id', 'ts', 'seq', 'received_at', 'dtcs'].includes(c) && !(LAST_COUNTER_COLUMNS as readonly string[]).includes(c),
+  (c) => !['vehicle_id', 'ts', 'seq', 'received_at', 'dtcs', 'dtcs_ts'].includes(c) && !(LAST_COUNTER_COLUMNS as readonly string[]).includes(c),
 );
 /** Set equality (order and repeats aside), as applyAlarmEvents compares DTC sets. */
 const DTCS_CHANGED = `u.dtcs IS NOT NULL AND NOT (u.dtcs @> s.active_dtcs AND s.active_dtcs @> u.dtcs)`;
@@ -158,13 +163,15 @@ const DTCS_CHANGED = `u.dtcs IS NOT NULL AND NOT (u.dtcs @> s.active_dtcs AND s.
 //   newest sample is older than the stored one changes nothing. Snapshot fields absent from the newest sample keep
 //   their last known value (a sample without a GNSS fix must not blank the position); the cumulative counters (and
 //   last_odometer_km) are stored exactly, nulls included, because energy increases are computed against exactly the
-//   previous sample. The sample's DTC list, when given, replaces the active set if it differs.
+//   previous sample. The sample's DTC list, when given, replaces the active set if it differs; a sample with a list
+//   (applied here or by the caller) moves dtcs_at to its ts.
 // The main query returns `locked`: the previous state, which the caller needs for energy and alarms.
 const LOCKED = `
     SELECT vehicle_id, last_ts, last_seq, ${LAST_COUNTER_COLUMNS.map((c) => `${COUNTER_COLUMN[c]} AS c_${c}`).join(', ')},
            CASE WHEN vehicle_id = ANY($2::text[]) THEN active_alarms END AS active_alarms,
            CASE WHEN vehicle_id = ANY($2::text[]) THEN active_dtcs END AS active_dtcs,
-           CASE WHEN vehicle_id = ANY($2::text[]) THEN alarm_changed END AS alarm_changed
+           CASE WHEN vehicle_id = ANY($2::text[]) THEN alarm_changed END AS alarm_changed,
+           CASE WHEN vehicle_id = ANY($2::text[]) THEN dtcs_at END AS dtcs_at
     FROM vehicle_state WHERE vehicle_id = ANY($1::text[])
     ORDER BY vehicle_id FOR UPDATE`;
 
@@ -178,6 +185,7 @@ const ADVANCE = `
       ${LAST_COUNTER_COLUMNS.map((c) => `${COUNTER_COLUMN[c]} = u.${c}`).join(', ')},
       active_dtcs = CASE WHEN ${DTCS_CHANGED} THEN u.dtcs ELSE s.active_dtcs END,
       alarms_changed_at = CASE WHEN ${DTCS_CHANGED} THEN now() ELSE s.alarms_changed_at END,
+      dtcs_at = COALESCE(u.dtcs_ts, s.dtcs_at),
       updated_at = now()
     FROM ${SNAPSHOT_STAGE.name} u
     JOIN locked l ON l.vehicle_id = u.vehicle_id
@@ -219,6 +227,7 @@ interface LockRow {
   active_alarms: ActiveAlarms | null;
   active_dtcs: string[] | null;
   alarm_changed: Record<string, AlarmChange> | null;
+  dtcs_at: Date | null;
   [column: string]: unknown;
 }
 
@@ -266,6 +275,7 @@ export class VehicleStateRepository {
         activeAlarms: r.active_alarms ?? {},
         activeDtcs: r.active_dtcs ?? [],
         alarmChanged: r.alarm_changed ?? {},
+        dtcsAt: r.dtcs_at ?? null,
       });
     }
     return out;

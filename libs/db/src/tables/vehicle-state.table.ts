@@ -63,6 +63,8 @@ export interface VehicleStateTable {
   active_dtcs: ColumnType<string[], string[] | undefined, string[]>;
   /** When active_alarms / active_dtcs last changed. */
   alarms_changed_at: Timestamp | null;
+  /** ts of the newest sample whose `dtc` list was applied: dtc events older than it are already accounted for. */
+  dtcs_at: Timestamp | null;
   /** 'alarm:CODE' | 'dtc:CODE' → (ts, seq) of the newest event applied (AlarmChange), so a late event never undoes a newer one. */
   alarm_changed: ColumnType<Record<string, AlarmChange>, Record<string, AlarmChange> | string | undefined, Record<string, AlarmChange> | string>;
   updated_at: GeneratedTimestamp;
