@@ -151,7 +151,11 @@ function withoutBounds(schema: unknown): unknown {
 function firstDetail(errors: readonly ErrorObject[] | null | undefined, root: unknown): string {
   const all = errors ?? [];
   // An anyOf error only repeats its branch errors; describe the branch (it names the accepted types).
-  const error = all.find((e) => e.keyword !== 'anyOf') ?? all[0];
+  const first = all.find((e) => e.keyword !== 'anyOf') ?? all[0];
+  // But a union value whose type one branch accepts fails that branch on another keyword at the same spot (a
+  // 257-character string in a number|string|boolean signal): that bound is the detail, not the other branches' types.
+  const inUnion = first?.keyword === 'type' && all.some((e) => e.keyword === 'anyOf' && e.instancePath === first.instancePath);
+  const error = (inUnion ? all.find((e) => e.instancePath === first.instancePath && e.keyword !== 'type' && e.keyword !== 'anyOf') : undefined) ?? first;
   return error ? clip(describe(error, all, root)) : '(root): does not match the schema';
 }
 

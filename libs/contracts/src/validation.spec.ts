@@ -351,6 +351,13 @@ describe('per-element rejections', () => {
     });
   });
 
+  it('names the bound a union value broke, not the branches it did not take', () => {
+    const long = 'x'.repeat(257);
+    expect(rejectionOf(minimal({ body: { type: 'sweeper', signals: { mode: long } } }))).toEqual({ reason: 'SCHEMA', detail: 'body.signals.mode: 257 characters > 256' });
+    // A value no branch takes still names the accepted types.
+    expect(rejectionOf(minimal({ body: { type: 'sweeper', signals: { mode: [1] } } }))).toEqual({ reason: 'SCHEMA', detail: 'body.signals.mode: expected number|string|boolean, got array' });
+  });
+
   it('the names the field in the detail: battery.soc_pct: 140 > 100', () => {
     expect(rejectionOf(minimal({ battery: { soc_pct: 140 } }))).toEqual({ reason: 'OUT_OF_RANGE', detail: 'battery.soc_pct: 140 > 100' });
   });
