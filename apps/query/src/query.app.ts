@@ -1,18 +1,21 @@
 // Builds the query HTTP application on Fastify; main.ts (distributed) and the embedded launcher both use it.
-// Adds what lives outside Nest's routing: the error format for every failure (including Fastify's own body-parsing
-// errors, unknown routes, router errors and the 503 while shutting down), request metrics, and the OpenAPI document +
-// UI at /docs.
+// Adds what lives outside Nest's routing: authentication before the body is parsed (auth/auth.hook.ts), the error
+// format for every failure (including Fastify's own body-parsing errors, unknown routes, router errors and the 503
+// while shutting down), request metrics, and the OpenAPI document + UI at /docs.
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '@fleet/config';
+import { ApiKeyCache } from './auth/api-key-cache.js';
+import { addAuthenticationHook } from './auth/auth.hook.js';
 import { errorBody, type ErrorCode, ERROR_CODES } from './common/api-error.js';
 import { ErrorFilter } from './common/error.filter.js';
 import { buildOpenApiDocument } from './docs/openapi.js';
 import { QueryMetrics } from './metrics/metrics.js';
 import { QUERY_CONTROLLERS, QueryModule, type QueryModuleOptions } from './query.module.js';
+import { QUERY_OPTIONS, type QueryOptions } from './query.options.js';
 
 /** Largest request body (provisioning bodies are a few hundred bytes). */
 const BODY_LIMIT_BYTES = 64 * 1024;
@@ -65,6 +68,10 @@ export async function createQueryApp(options: QueryModuleOptions & { logger: Log
     void reply.header('connection', 'close');
     sendError(reply, 'unavailable', 'the server is shutting down; retry');
   });
+  // After the shutdown check (a draining server sheds requests without a key lookup), before the body is parsed.
+  addAuthenticationHook(fastify, app.get(ApiKeyCache), app.get<typeof QUERY_OPTIONS, QueryOptions>(QUERY_OPTIONS), (reply, error) =>
+    sendError(reply, error.code, error.message),
+  );
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);

@@ -3,6 +3,7 @@
 import { type DynamicModule, Module, type Type as ClassType } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { Kysely } from 'kysely';
+import type { Logger } from '@fleet/config';
 import { AlarmsController, AlarmsService } from './alarms/alarms.controller.js';
 import { ApiKeyCache } from './auth/api-key-cache.js';
 import { AuthGuard } from './auth/auth.guard.js';
@@ -26,7 +27,7 @@ import { HealthController } from './health/health.controller.js';
 import { HealthService, READINESS_PROBES, type ReadinessProbes } from './health/health.service.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { QueryMetrics } from './metrics/metrics.js';
-import { QUERY_OPTIONS, type QueryOptions, type QueryOptionsInput, resolveQueryOptions } from './query.options.js';
+import { QUERY_LOGGER, QUERY_OPTIONS, type QueryOptions, type QueryOptionsInput, resolveQueryOptions } from './query.options.js';
 import { VehicleHistoryService } from './vehicles/vehicle-history.service.js';
 import { VehiclesController } from './vehicles/vehicles.controller.js';
 import { CREDENTIALS_ROTATED, type CredentialsRotated } from './vehicles/vehicles.service.js';
@@ -42,6 +43,8 @@ export interface QueryModuleOptions {
   metrics?: QueryMetrics;
   /** Told after a vehicle's secret was rotated, e.g. so the broker of the same process drops its cached credential. */
   credentialsRotated?: CredentialsRotated;
+  /** Where failed readiness checks are logged (createQueryApp passes its logger); nothing is logged without one. */
+  logger?: Logger;
 }
 
 /** Every controller of the API, in the order the OpenAPI document lists them. */
@@ -66,11 +69,13 @@ export class QueryModule {
         { provide: DATABASE, useValue: input.db },
         { provide: QUERY_OPTIONS, useValue: resolveQueryOptions(input.options) },
         { provide: READINESS_PROBES, useValue: input.readiness ?? {} },
+        ...(input.logger ? [{ provide: QUERY_LOGGER, useValue: input.logger }] : []),
         { provide: CREDENTIALS_ROTATED, useValue: input.credentialsRotated ?? (() => undefined) },
         { provide: QueryMetrics, useValue: input.metrics ?? new QueryMetrics() },
         ...REPOSITORIES.map((R) => ({ provide: R, useFactory: (db: Kysely<DB>) => new R(db), inject: [DATABASE] })),
         { provide: ApiKeyCache, useFactory: (keys: ApiKeyRepository, options: QueryOptions) => new ApiKeyCache(keys, options), inject: [ApiKeyRepository, QUERY_OPTIONS] },
-        // Global guards run in this order: who is calling (401/403) before what they asked (400).
+        // Global guards run in this order: who is calling (401/403) before what they asked (400). Authentication runs
+        // first in an onRequest hook (auth/auth.hook.ts, before the body is parsed); the guard re-checks the role.
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: ValidationGuard },
         HealthService,

@@ -161,3 +161,5 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 
 /** Nest injection token of the resolved QueryOptions. */
 export const QUERY_OPTIONS = Symbol('specfleet.query.options');
+/** The application's logger (a pino Logger), for what is logged outside the error filter (e.g. failed readiness checks). */
+export const QUERY_LOGGER = Symbol('specfleet.query.logger');

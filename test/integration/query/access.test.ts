@@ -123,6 +123,30 @@ describeEachBackend('query API access', (backend) => {
     expect(xml.json()).toEqual({ error: { code: 'unsupported_media_type', message: expect.any(String) } });
   });
 
+  it('checks the key and its role before the body: 401/403 whatever the body, its size or its media type', async () => {
+    const send = (key: string | undefined, payload: string, type = 'application/json', url = '/api/v1/vehicles') =>
+      h.app.inject({ method: 'POST', url, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'content-type': type }, payload });
+    const bodies: Array<[string, string, string?]> = [
+      ['malformed JSON', '{"id": '],
+      ['100 KB body', JSON.stringify({ id: 'X', pad: 'x'.repeat(100_000) })],
+      ['text/xml', '<vehicle/>', 'text/xml'],
+    ];
+    for (const [what, payload, type] of bodies) {
+      for (const key of [undefined, 'sfk_this-key-does-not-exist-anywhere', h.keys.acme.revoked]) {
+        const r = await send(key, payload, type);
+        expect({ what, key, status: r.statusCode, body: r.json() }).toEqual({ what, key, status: 401, body: { error: { code: 'unauthorized', message: expect.any(String) } } });
+      }
+      // Rotation takes no body, but a client may still send one.
+      expect((await send(undefined, payload, type, '/api/v1/vehicles/ACME-1/credentials')).statusCode, what).toBe(401);
+      const operator = await send(h.keys.acme.operator, payload, type);
+      expect({ what, status: operator.statusCode, body: operator.json() }).toEqual({ what, status: 403, body: { error: { code: 'forbidden', message: expect.any(String) } } });
+    }
+    // With the right key the body is judged as before.
+    const admin = await send(h.keys.acme.admin, '{"id": ');
+    expect(admin.statusCode).toBe(400);
+    expect(admin.json().error.code).toBe('invalid_body');
+  });
+
   it('answers unknown routes with 404 in the error format', async () => {
     const r = await h.request('GET', '/api/v1/nope', h.keys.acme.operator);
     expect(r.status).toBe(404);

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EventsRepository, type NewTelemetryRow } from '../../../libs/db/src/index.js';
 import { describeEachBackend } from '../../setup/database.js';
-import { type QueryHarness, seedTelemetry, seedVehicle, startQueryHarness } from './harness.js';
+import { type QueryHarness, seedState, seedTelemetry, seedVehicle, startQueryHarness } from './harness.js';
 
 describeEachBackend('vehicle telemetry and events', (backend) => {
   let h: QueryHarness;
@@ -20,6 +20,16 @@ describeEachBackend('vehicle telemetry and events', (backend) => {
       { vehicle_id: 'V-1', ts: new Date('2026-11-20T08:20:00Z'), seq: 2, kind: 'alarm', code: 'SOC_LOW', level: 1, active: false, message: null, data: null },
       { vehicle_id: 'V-1', ts: new Date('2026-11-20T08:30:00Z'), seq: 3, kind: 'state', code: null, level: null, active: null, message: 'working', data: { from: 'idle' } },
     ]);
+    // Two more vehicles with snapshots and active alarms, so every fleet-wide listing has more than one page at limit=1.
+    const now = new Date();
+    for (const [id, alarms] of [
+      ['V-2', { SOC_LOW: 1, H2_LEAK: 3 }],
+      ['V-3', { DOOR_OPEN: 2 }],
+    ] as const) {
+      await seedVehicle(h.database, { id });
+      const active = Object.fromEntries(Object.entries(alarms).map(([code, level]) => [code, { level, since: now.toISOString(), message: null }]));
+      await seedState(h.database, { vehicle_id: id, connected: true, last_received_at: now, last_ts: now, active_alarms: active, alarm_max_level: Math.max(...Object.values(alarms)) });
+    }
   });
   afterAll(async () => h?.close());
 
@@ -57,6 +67,48 @@ describeEachBackend('vehicle telemetry and events', (backend) => {
     expect(alarms.body.items).toEqual([expect.objectContaining({ seq: 1, code: 'SOC_LOW', level: 1, active: true })]);
     const history = await h.request('GET', `/api/v1/alarms?active=false&${range}`, h.keys.acme.operator);
     expect(history.body.items.map((e: { seq: number }) => e.seq)).toEqual([2, 1]);
+  });
+
+  it("refuses another listing's cursor: an events cursor sent to telemetry is 400 invalid_cursor, not a wrong page", async () => {
+    const events = await h.request('GET', `/api/v1/vehicles/V-1/events?${range}&limit=1`, h.keys.acme.operator);
+    expect(events.body.next_cursor).toEqual(expect.any(String));
+    for (const url of [`/api/v1/vehicles/V-1/telemetry?${range}`, `/api/v1/vehicles/V-1/telemetry?${range}&bucket=15m`, `/api/v1/alarms?active=false&${range}`]) {
+      const r = await h.request('GET', `${url}&cursor=${events.body.next_cursor}`, h.keys.acme.operator);
+      expect({ url, status: r.status, body: r.body }).toEqual({ url, status: 400, body: { error: { code: 'invalid_cursor', message: expect.any(String) } } });
+    }
+    const telemetry = await h.request('GET', `/api/v1/vehicles/V-1/telemetry?${range}&limit=1`, h.keys.acme.operator);
+    const back = await h.request('GET', `/api/v1/vehicles/V-1/events?${range}&cursor=${telemetry.body.next_cursor}`, h.keys.acme.operator);
+    expect(back.status).toBe(400);
+    expect(back.body.error.code).toBe('invalid_cursor');
+  });
+
+  it('pages every listing with limit=1 to the same items as one page', async () => {
+    const short = 'from=2026-11-20T08:00:00Z&to=2026-11-20T08:05:00Z';
+    const listings = [
+      '/api/v1/fleet/status',
+      '/api/v1/fleet/health',
+      '/api/v1/vehicles',
+      `/api/v1/vehicles/V-1/telemetry?${short}`,
+      `/api/v1/vehicles/V-1/telemetry?${range}&bucket=15m`,
+      `/api/v1/vehicles/V-1/events?${range}`,
+      '/api/v1/alarms',
+      `/api/v1/alarms?active=false&${range}`,
+    ];
+    for (const url of listings) {
+      const sep = url.includes('?') ? '&' : '?';
+      const whole = await h.request('GET', url, h.keys.acme.operator);
+      expect(whole.status, url).toBe(200);
+      expect(whole.body.items.length, url).toBeGreaterThan(1);
+      const walked: unknown[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { status: number; body: any } = await h.request('GET', `${url}${sep}limit=1${cursor ? `&cursor=${cursor}` : ''}`, h.keys.acme.operator);
+        expect({ url, status: page.status }).toEqual({ url, status: 200 });
+        walked.push(...page.body.items);
+        cursor = page.body.next_cursor;
+      } while (cursor !== null && walked.length <= whole.body.items.length);
+      expect(walked, url).toEqual(whole.body.items);
+    }
   });
 
   it('answers 400 with a code for bad parameters', async () => {

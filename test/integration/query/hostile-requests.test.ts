@@ -23,24 +23,44 @@ describeEachBackend('hostile query requests', (backend) => {
   const now = Date.parse('2026-11-20T08:30:00Z');
 
   it('answers a tampered cursor with 400 invalid_cursor on every paginated endpoint', async () => {
+    // Each forged key carries its listing's tag, so only the bad part can be what is refused.
     const cases: Array<[string, unknown[]]> = [
-      [`/api/v1/vehicles/V-1/telemetry?${range}`, [1e16, 1]], // past Date's range: toISOString throws
-      [`/api/v1/vehicles/V-1/telemetry?${range}`, [-8e15, 1]], // year −251503: timestamptz refuses it
-      [`/api/v1/vehicles/V-1/telemetry?${range}`, [now, 1.5]], // ::bigint refuses 1.5
-      [`/api/v1/vehicles/V-1/telemetry?${range}&bucket=5m`, [1e16]],
-      [`/api/v1/vehicles/V-1/events?${range}`, [1e16, 1]],
-      [`/api/v1/vehicles/V-1/events?${range}`, [now, 1.5]],
-      [`/api/v1/alarms?active=false&${range}`, [1e16, 'V-1', 1]],
-      [`/api/v1/alarms?active=false&${range}`, [now, 'V-1', 1.5]],
-      ['/api/v1/alarms', [1.5, 'V-1', 'X']], // ${-level}::int refuses 1.5
-      ['/api/v1/alarms', [1, 'V-\u00001', 'X']],
-      ['/api/v1/fleet/status', ['\u0000']],
-      ['/api/v1/fleet/health', ['\u0000']],
-      ['/api/v1/vehicles', ['\u0000']],
+      [`/api/v1/vehicles/V-1/telemetry?${range}`, ['tr', 1e16, 1]], // past Date's range: toISOString throws
+      [`/api/v1/vehicles/V-1/telemetry?${range}`, ['tr', -8e15, 1]], // year −251503: timestamptz refuses it
+      [`/api/v1/vehicles/V-1/telemetry?${range}`, ['tr', now, 1.5]], // ::bigint refuses 1.5
+      [`/api/v1/vehicles/V-1/telemetry?${range}&bucket=5m`, ['tb', 1e16]],
+      [`/api/v1/vehicles/V-1/events?${range}`, ['ev', 1e16, 1]],
+      [`/api/v1/vehicles/V-1/events?${range}`, ['ev', now, 1.5]],
+      [`/api/v1/alarms?active=false&${range}`, ['ah', 1e16, 'V-1', 1]],
+      [`/api/v1/alarms?active=false&${range}`, ['ah', now, 'V-1', 1.5]],
+      ['/api/v1/alarms', ['aa', 1.5, 'V-1', 'X']], // ${-level}::int refuses 1.5
+      ['/api/v1/alarms', ['aa', 1, 'V-\u00001', 'X']],
+      ['/api/v1/fleet/status', ['fs', '\u0000']],
+      ['/api/v1/fleet/health', ['fh', '\u0000']],
+      ['/api/v1/vehicles', ['v', '\u0000']],
+      // A well-formed key of another listing, or one without a tag (as issued before cursors were tagged).
+      [`/api/v1/vehicles/V-1/telemetry?${range}`, ['ev', now, 1]],
+      [`/api/v1/vehicles/V-1/telemetry?${range}`, [now, 1]],
+      ['/api/v1/vehicles', ['fs', 'V-1']],
+      ['/api/v1/fleet/status', ['V-1']],
     ];
     for (const [url, cursor] of cases) {
       const r = await h.request('GET', `${url}${url.includes('?') ? '&' : '?'}cursor=${cursorOf(cursor)}`, key);
       expect({ url, cursor, status: r.status, body: r.body }).toEqual({ url, cursor, status: 400, body: errorShape('invalid_cursor') });
+    }
+    // The same keys with their own tag are accepted (so the cases above fail for the part they name).
+    for (const [url, cursor] of [
+      [`/api/v1/vehicles/V-1/telemetry?${range}`, ['tr', now, 1]],
+      [`/api/v1/vehicles/V-1/telemetry?${range}&bucket=5m`, ['tb', now]],
+      [`/api/v1/vehicles/V-1/events?${range}`, ['ev', now, 1]],
+      [`/api/v1/alarms?active=false&${range}`, ['ah', now, 'V-1', 1]],
+      ['/api/v1/alarms', ['aa', 1, 'V-1', 'X']],
+      ['/api/v1/fleet/status', ['fs', 'V-0']],
+      ['/api/v1/fleet/health', ['fh', 'V-0']],
+      ['/api/v1/vehicles', ['v', 'V-0']],
+    ] as Array<[string, unknown[]]>) {
+      const r = await h.request('GET', `${url}${url.includes('?') ? '&' : '?'}cursor=${cursorOf(cursor)}`, key);
+      expect({ url, cursor, status: r.status }).toEqual({ url, cursor, status: 200 });
     }
   });
 

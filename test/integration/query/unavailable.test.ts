@@ -35,6 +35,36 @@ describeEachBackend('query API without its database', (backend) => {
     }
   });
 
+  it('answers /health/ready with check names and ok/down only, logging why a check failed instead of answering it', async () => {
+    const refused = createDatabase('postgres://postgres@127.0.0.1:1/none', { max: 1 });
+    const logged: Array<{ obj: unknown; msg: unknown }> = [];
+    const record = (obj: unknown, msg?: unknown) => void logged.push({ obj, msg });
+    const logger = { warn: record, error: record, info: record, debug: record, trace: record, fatal: record, child: () => logger } as unknown as Parameters<typeof createQueryApp>[0]['logger'];
+    const readiness = {
+      broker: async () => {
+        throw new Error('connect ECONNREFUSED 10.20.30.40:1883 (password authentication failed for user "fleet")');
+      },
+    };
+    const app = await createQueryApp({ db: refused.db, logger, readiness, options: {} });
+    try {
+      await app.init();
+      const r = await app.inject({ method: 'GET', url: '/health/ready' });
+      expect(r.statusCode).toBe(503);
+      expect(r.json()).toEqual({ status: 'unavailable', checks: { database: 'down', broker: 'down' } });
+      for (const secret of ['127.0.0.1', '10.20.30.40', 'ECONNREFUSED', 'password', 'fleet']) expect(r.body).not.toContain(secret);
+      // The operator still learns why, from the log.
+      const text = JSON.stringify(logged.map(({ obj, msg }) => ({ msg, check: (obj as { check?: unknown }).check, err: String((obj as { err?: unknown }).err) })));
+      expect(text).toContain('10.20.30.40:1883');
+      expect(text).toContain('"check":"database"');
+    } finally {
+      await app.close();
+      await refused.close();
+    }
+    // A healthy database is still "ok".
+    const ok = await h.request('GET', '/health/ready');
+    expect(ok.body).toEqual({ status: 'ok', checks: { database: 'ok' } });
+  });
+
   it('answers 503 unavailable once the pool is gone, for a caller whose key is cached', async () => {
     const own = createDatabase(h.database.url, { max: 2 });
     const app = await createQueryApp({ db: own.db, logger: createLogger('query-test', 'silent'), options: {} });

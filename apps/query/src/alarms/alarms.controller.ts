@@ -4,7 +4,7 @@ import { Controller, Get, Inject, Injectable, Query } from '@nestjs/common';
 import Type, { type Static } from 'typebox';
 import { Caller, type Principal } from '../auth/principal.js';
 import { Endpoint } from '../common/endpoint.js';
-import { decodeCursor, resolveLimit, toPage } from '../common/pagination.js';
+import { decodeCursor, LISTINGS, resolveLimit, toPage } from '../common/pagination.js';
 import { BooleanParam, CursorParam, Iso, LimitParam, Nullable, TimeParam } from '../common/schemas.js';
 import { resolveRange } from '../common/time-range.js';
 import { EventQueryRepository, FleetQueryRepository } from '@fleet/db';
@@ -46,22 +46,22 @@ export class AlarmsService {
     const limit = resolveLimit(q.limit, this.options.page);
     const minLevel = q.min_level ?? 1;
     if (q.active !== false) {
-      const after = decodeCursor(q.cursor, ['int', 'string', 'string']);
+      const after = decodeCursor(q.cursor, LISTINGS.alarmsActive);
       const rows = await this.fleet.listActiveAlarms(tenantId, minLevel, {
         after: after ? { level: after[0] as number, vehicleId: after[1] as string, code: after[2] as string } : undefined,
         limit,
       });
-      const page = toPage(rows, limit, (r) => [r.level, r.vehicleId, r.code], (r) => ({ vehicle_id: r.vehicleId, code: r.code, level: r.level, since: r.since, message: r.message }));
+      const page = toPage(rows, limit, LISTINGS.alarmsActive, (r) => [r.level, r.vehicleId, r.code], (r) => ({ vehicle_id: r.vehicleId, code: r.code, level: r.level, since: r.since, message: r.message }));
       return { active: true, ...page };
     }
     const range = resolveRange(q.from, q.to, { maxRangeS: this.options.maxRangeS.events, defaultSpanS: 86_400 });
-    const before = decodeCursor(q.cursor, ['time', 'string', 'bigint']);
+    const before = decodeCursor(q.cursor, LISTINGS.alarmsHistory);
     const rows = await this.events.listAlarmHistory(
       tenantId,
       { from: range.from, to: range.to, minLevel },
       { before: before ? { ts: new Date(before[0] as number), vehicleId: before[1] as string, seq: before[2] as number } : undefined, limit },
     );
-    const page = toPage(rows, limit, (r) => [r.ts.getTime(), r.vehicle_id, r.seq], presentEvent);
+    const page = toPage(rows, limit, LISTINGS.alarmsHistory, (r) => [r.ts.getTime(), r.vehicle_id, r.seq], presentEvent);
     return { active: false, from: range.from.toISOString(), to: range.to.toISOString(), ...page };
   }
 }

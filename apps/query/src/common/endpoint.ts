@@ -1,7 +1,8 @@
 // One decorator per route carries everything about it: who may call it, the TypeBox schemas of its params, query
 // and body, and of its answers. The validation guard checks requests against those schemas, the auth guard reads
 // the access level, and the OpenAPI document at /docs is generated from the same metadata — one source of truth.
-import { SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import type { TSchema } from 'typebox';
 
 export type Access = 'public' | 'operator' | 'admin' | 'metrics';
@@ -21,7 +22,15 @@ export interface EndpointSpec {
 
 export const ENDPOINT_SPEC = 'specfleet:endpoint';
 
-export const Endpoint = (spec: EndpointSpec): MethodDecorator => SetMetadata(ENDPOINT_SPEC, spec);
+/** Key of the Fastify route config holding the route's Access (read as request.routeOptions.config[ROUTE_ACCESS]). */
+export const ROUTE_ACCESS = 'specfleetAccess';
+
+/**
+ * The access level is also handed to Fastify as route config: the authentication hook (auth/auth.hook.ts) runs at
+ * onRequest, before the body is parsed and before Nest knows which handler it is, and reads it from there.
+ */
+export const Endpoint = (spec: EndpointSpec): MethodDecorator =>
+  applyDecorators(SetMetadata(ENDPOINT_SPEC, spec), RouteConfig({ [ROUTE_ACCESS]: spec.access }));
 
 /**
  * Marks a query/param property whose invalid value deserves a specific error code (e.g. invalid_group_by) rather

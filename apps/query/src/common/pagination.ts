@@ -1,5 +1,9 @@
 // Cursor pagination: a page is `limit` items plus an opaque cursor for the next one (null on the last page).
-// The cursor is base64url JSON of the last item's sort key, so pages stay stable while rows are inserted.
+// The cursor is base64url JSON of the listing's tag followed by the last item's sort key, so pages stay stable while
+// rows are inserted. The tag ties a cursor to the listing that issued it: several listings share a key shape (raw
+// telemetry and vehicle events are both [ts, seq], one read "after", the other "before"), so without it a cursor
+// from one was accepted by the other and silently gave a wrong page. Cursors issued before the tag existed (the bare
+// key) are refused as invalid_cursor; a client starts again from the first page.
 import { ApiError } from './api-error.js';
 import type { PageLimits } from '../query.options.js';
 
@@ -8,8 +12,8 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
-export function encodeCursor(key: readonly (string | number)[]): string {
-  return Buffer.from(JSON.stringify(key)).toString('base64url');
+export function encodeCursor(listing: Listing, key: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify([listing.tag, ...key])).toString('base64url');
 }
 
 /**
@@ -24,6 +28,24 @@ export function encodeCursor(key: readonly (string | number)[]): string {
  *  - int: an int4 such as an alarm level.
  */
 export type CursorKind = 'string' | 'time' | 'bigint' | 'int';
+
+/** A paginated listing: the tag its cursors carry and the kinds of its sort key. */
+export interface Listing {
+  readonly tag: string;
+  readonly kinds: readonly CursorKind[];
+}
+
+/** Every paginated listing, in one table so that no two share a tag (tags are short: they travel in every URL). */
+export const LISTINGS = {
+  fleetStatus: { tag: 'fs', kinds: ['string'] },
+  fleetHealth: { tag: 'fh', kinds: ['string'] },
+  vehicles: { tag: 'v', kinds: ['string'] },
+  telemetryRaw: { tag: 'tr', kinds: ['time', 'bigint'] },
+  telemetryBuckets: { tag: 'tb', kinds: ['time'] },
+  vehicleEvents: { tag: 'ev', kinds: ['time', 'bigint'] },
+  alarmsActive: { tag: 'aa', kinds: ['int', 'string', 'string'] },
+  alarmsHistory: { tag: 'ah', kinds: ['time', 'string', 'bigint'] },
+} as const satisfies Record<string, Listing>;
 
 const MIN_CURSOR_TIME_MS = -62_135_596_800_000; // 0001-01-01T00:00:00Z (Date.UTC would read year 1 as 1901)
 const MAX_CURSOR_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
@@ -42,8 +64,11 @@ function fits(value: unknown, kind: CursorKind): boolean {
   }
 }
 
-/** Decodes a cursor made by encodeCursor into keys of the given kinds; anything else is invalid_cursor. */
-export function decodeCursor(cursor: string | undefined, kinds: readonly CursorKind[]): Array<string | number> | undefined {
+/**
+ * Decodes a cursor that encodeCursor made for this listing into its sort key; anything else — a forged cursor, one of
+ * another listing, one from before cursors were tagged — is invalid_cursor.
+ */
+export function decodeCursor(cursor: string | undefined, listing: Listing): Array<string | number> | undefined {
   if (cursor === undefined) return undefined;
   let parsed: unknown;
   try {
@@ -51,10 +76,11 @@ export function decodeCursor(cursor: string | undefined, kinds: readonly CursorK
   } catch {
     parsed = undefined;
   }
-  if (!Array.isArray(parsed) || parsed.length !== kinds.length || !kinds.every((kind, i) => fits(parsed[i], kind))) {
-    throw new ApiError('invalid_cursor', 'cursor is not one this API returned; start again without it');
+  const { tag, kinds } = listing;
+  if (!Array.isArray(parsed) || parsed.length !== kinds.length + 1 || parsed[0] !== tag || !kinds.every((kind, i) => fits(parsed[i + 1], kind))) {
+    throw new ApiError('invalid_cursor', 'cursor is not one this listing returned; start again without it');
   }
-  return parsed as Array<string | number>;
+  return parsed.slice(1) as Array<string | number>;
 }
 
 /** limit= → a page size within the limits (default when absent; page_too_large beyond the maximum). */
@@ -65,10 +91,10 @@ export function resolveLimit(limit: number | undefined, limits: PageLimits): num
   return limit;
 }
 
-/** Given limit + 1 fetched rows, the page and the cursor of its last item. */
-export function toPage<R, T>(rows: R[], limit: number, key: (row: R) => readonly (string | number)[], map: (row: R) => T): Page<T> {
+/** Given limit + 1 fetched rows, the page and the cursor (for this listing) of its last item. */
+export function toPage<R, T>(rows: R[], limit: number, listing: Listing, key: (row: R) => readonly (string | number)[], map: (row: R) => T): Page<T> {
   const more = rows.length > limit;
   const kept = more ? rows.slice(0, limit) : rows;
   const last = kept[kept.length - 1];
-  return { items: kept.map(map), next_cursor: more && last !== undefined ? encodeCursor(key(last)) : null };
+  return { items: kept.map(map), next_cursor: more && last !== undefined ? encodeCursor(listing, key(last)) : null };
 }

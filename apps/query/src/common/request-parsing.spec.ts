@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiError } from './api-error.js';
 import { ERROR_CODE_KEYWORD } from './endpoint.js';
 import { toErrorResponse } from './error.filter.js';
-import { decodeCursor, encodeCursor, resolveLimit, toPage } from './pagination.js';
+import { decodeCursor, encodeCursor, LISTINGS, resolveLimit, toPage } from './pagination.js';
 import { parseBucket, parseQueryTime, resolveRange } from './time-range.js';
 import { validateAgainst } from './validation.guard.js';
 
@@ -49,37 +49,63 @@ describe('time ranges', () => {
 });
 
 describe('pagination', () => {
+  const raw = (key: unknown[]) => Buffer.from(JSON.stringify(key)).toString('base64url');
   it('round-trips cursors and refuses forged ones', () => {
-    expect(decodeCursor(encodeCursor([5, 'V-1']), ['int', 'string'])).toEqual([5, 'V-1']);
-    expect(codeOf(() => decodeCursor('bm9wZQ', ['time']))).toBe('invalid_cursor');
-    expect(codeOf(() => decodeCursor(encodeCursor(['x']), ['bigint']))).toBe('invalid_cursor');
+    expect(decodeCursor(encodeCursor(LISTINGS.alarmsActive, [5, 'V-1', 'X']), LISTINGS.alarmsActive)).toEqual([5, 'V-1', 'X']);
+    expect(codeOf(() => decodeCursor('bm9wZQ', LISTINGS.telemetryBuckets))).toBe('invalid_cursor');
+    expect(codeOf(() => decodeCursor(encodeCursor(LISTINGS.fleetStatus, ['x']), { tag: 'fs', kinds: ['bigint'] }))).toBe('invalid_cursor');
+  });
+  it('round-trips a cursor of every listing, each carrying its tag', () => {
+    const samples: Record<string, string | number> = { string: 'V-1', time: Date.parse('2026-11-26T08:00:00Z'), bigint: 7, int: 2 };
+    for (const [name, listing] of Object.entries(LISTINGS)) {
+      const key = listing.kinds.map((kind) => samples[kind]!);
+      const cursor = encodeCursor(listing, key);
+      expect(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))[0], name).toBe(listing.tag);
+      expect(decodeCursor(cursor, listing), name).toEqual(key);
+    }
+    expect(new Set(Object.values(LISTINGS).map((l) => l.tag)).size).toBe(Object.keys(LISTINGS).length);
+  });
+  it("refuses another listing's cursor, even of the same shape, and untagged cursors from before tags", () => {
+    const now = Date.parse('2026-11-26T08:00:00Z');
+    // Events and raw telemetry share [ts, seq]: an events cursor must not page telemetry, nor the other way round.
+    expect(codeOf(() => decodeCursor(encodeCursor(LISTINGS.vehicleEvents, [now, 1]), LISTINGS.telemetryRaw))).toBe('invalid_cursor');
+    expect(codeOf(() => decodeCursor(encodeCursor(LISTINGS.telemetryRaw, [now, 1]), LISTINGS.vehicleEvents))).toBe('invalid_cursor');
+    expect(codeOf(() => decodeCursor(encodeCursor(LISTINGS.fleetStatus, ['V-1']), LISTINGS.vehicles))).toBe('invalid_cursor');
+    expect(codeOf(() => decodeCursor(encodeCursor(LISTINGS.fleetHealth, ['V-1']), LISTINGS.fleetStatus))).toBe('invalid_cursor');
+    expect(codeOf(() => decodeCursor(encodeCursor(LISTINGS.telemetryBuckets, [now]), LISTINGS.fleetStatus))).toBe('invalid_cursor');
+    // Untagged (as issued before): refused, also when the key's first part happens to equal a tag.
+    expect(codeOf(() => decodeCursor(raw([now, 1]), LISTINGS.telemetryRaw))).toBe('invalid_cursor');
+    expect(codeOf(() => decodeCursor(raw(['fs']), LISTINGS.fleetStatus))).toBe('invalid_cursor');
+    expect(codeOf(() => decodeCursor(raw(['v', 'V-1', 'extra']), LISTINGS.vehicles))).toBe('invalid_cursor');
   });
   it('refuses cursor parts the SQL cannot take (times out of range, fractions, NUL) as invalid_cursor', () => {
     const now = Date.parse('2026-11-26T08:00:00Z');
-    expect(decodeCursor(encodeCursor([now, 7]), ['time', 'bigint'])).toEqual([now, 7]);
-    expect(decodeCursor(encodeCursor([Date.parse('0001-01-01T00:00:00Z'), 0]), ['time', 'bigint'])).toEqual([-62_135_596_800_000, 0]);
-    for (const [key, kinds] of [
-      [[1e16, 1], ['time', 'bigint']], // past JavaScript's Date range: toISOString throws
-      [[-8e15, 1], ['time', 'bigint']], // year −251503: PostgreSQL refuses it
-      [[253_402_300_800_000, 1], ['time', 'bigint']], // year 10000: "+010000-…"
-      [[now + 0.5, 1], ['time', 'bigint']],
-      [[now, 1.5], ['time', 'bigint']], // ::bigint refuses 1.5
-      [[now, 2 ** 53], ['time', 'bigint']],
-      [[1.5, 'V-1', 'X'], ['int', 'string', 'string']], // ::int refuses 1.5
-      [[2 ** 31, 'V-1', 'X'], ['int', 'string', 'string']],
-      [['\u0000'], ['string']], // text cannot hold NUL
-      [[2, 'V-\u00001', 'X'], ['int', 'string', 'string']],
+    expect(decodeCursor(encodeCursor(LISTINGS.telemetryRaw, [now, 7]), LISTINGS.telemetryRaw)).toEqual([now, 7]);
+    expect(decodeCursor(encodeCursor(LISTINGS.telemetryRaw, [Date.parse('0001-01-01T00:00:00Z'), 0]), LISTINGS.telemetryRaw)).toEqual([-62_135_596_800_000, 0]);
+    for (const [key, listing] of [
+      [[1e16, 1], LISTINGS.telemetryRaw], // past JavaScript's Date range: toISOString throws
+      [[-8e15, 1], LISTINGS.telemetryRaw], // year −251503: PostgreSQL refuses it
+      [[253_402_300_800_000, 1], LISTINGS.telemetryRaw], // year 10000: "+010000-…"
+      [[now + 0.5, 1], LISTINGS.telemetryRaw],
+      [[now, 1.5], LISTINGS.telemetryRaw], // ::bigint refuses 1.5
+      [[now, 2 ** 53], LISTINGS.telemetryRaw],
+      [[1.5, 'V-1', 'X'], LISTINGS.alarmsActive], // ::int refuses 1.5
+      [[2 ** 31, 'V-1', 'X'], LISTINGS.alarmsActive],
+      [['\u0000'], LISTINGS.fleetStatus], // text cannot hold NUL
+      [[2, 'V-\u00001', 'X'], LISTINGS.alarmsActive],
     ] as const) {
-      expect(codeOf(() => decodeCursor(encodeCursor(key), kinds)), JSON.stringify(key)).toBe('invalid_cursor');
+      expect(codeOf(() => decodeCursor(encodeCursor(listing, key), listing)), JSON.stringify(key)).toBe('invalid_cursor');
     }
   });
   it('bounds the page size', () => {
     expect(resolveLimit(undefined, { defaultSize: 100, maxSize: 1000 })).toBe(100);
     expect(codeOf(() => resolveLimit(1001, { defaultSize: 100, maxSize: 1000 }))).toBe('page_too_large');
   });
-  it('cuts limit + 1 rows into a page and a cursor', () => {
-    expect(toPage([1, 2, 3], 2, (n) => [n], (n) => n * 10)).toEqual({ items: [10, 20], next_cursor: encodeCursor([2]) });
-    expect(toPage([1], 2, (n) => [n], (n) => n)).toEqual({ items: [1], next_cursor: null });
+  it('cuts limit + 1 rows into a page and a cursor of its listing', () => {
+    const ints = { tag: 't', kinds: ['int'] } as const;
+    expect(toPage([1, 2, 3], 2, ints, (n) => [n], (n) => n * 10)).toEqual({ items: [10, 20], next_cursor: encodeCursor(ints, [2]) });
+    expect(decodeCursor(toPage([1, 2, 3], 2, ints, (n) => [n], (n) => n).next_cursor!, ints)).toEqual([2]);
+    expect(toPage([1], 2, ints, (n) => [n], (n) => n)).toEqual({ items: [1], next_cursor: null });
   });
 });
 

@@ -1,7 +1,7 @@
 // Fleet status and fleet health, both from vehicle_state (never telemetry): one page of vehicles plus counts for
 // status; every vehicle of the tenant graded by the health rules for health.
 import { Inject, Injectable } from '@nestjs/common';
-import { decodeCursor, resolveLimit, toPage } from '../common/pagination.js';
+import { decodeCursor, LISTINGS, resolveLimit, toPage } from '../common/pagination.js';
 import { iso } from '../common/schemas.js';
 import { type FleetFilter, FleetQueryRepository, type FleetStatusRow } from '@fleet/db';
 import { QUERY_OPTIONS, type QueryOptions } from '../query.options.js';
@@ -41,20 +41,20 @@ export class FleetService {
 
   async status(tenantId: string, q: FleetStatusQuery, now = new Date()) {
     const limit = resolveLimit(q.limit, this.options.page);
-    const after = decodeCursor(q.cursor, ['string']);
+    const after = decodeCursor(q.cursor, LISTINGS.fleetStatus);
     const clock = { now, offlineAfterS: this.options.offlineAfterS };
     const filter: FleetFilter = { type: q.type, bodyType: q.body_type, powertrain: q.powertrain, state: q.state, connectivity: q.connectivity };
     const { rows, counts } = await this.fleet.status(tenantId, filter, clock, { afterId: after?.[0] as string | undefined, limit });
     return {
       generated_at: now.toISOString(),
       counts: { total: counts.online + counts.stale + counts.offline, connectivity: counts },
-      ...toPage(rows, limit, (r) => [r.id], statusEntry),
+      ...toPage(rows, limit, LISTINGS.fleetStatus, (r) => [r.id], statusEntry),
     };
   }
 
   async health(tenantId: string, q: FleetHealthQuery, now = new Date()) {
     const limit = resolveLimit(q.limit, this.options.page);
-    const after = decodeCursor(q.cursor, ['string']);
+    const after = decodeCursor(q.cursor, LISTINGS.fleetHealth);
     const clock = { now, offlineAfterS: this.options.offlineAfterS };
     const rows = await this.fleet.listAll(tenantId, { type: q.type, bodyType: q.body_type, powertrain: q.powertrain }, clock);
     const nowMs = now.getTime();
@@ -116,7 +116,7 @@ export class FleetService {
     // cut and the SQL order must agree, or a page skips or repeats vehicles.
     const afterId = after?.[0] as string | undefined;
     const selected = graded.filter((g) => (q.grade === undefined || g.grade === q.grade) && (afterId === undefined || g.vehicle_id > afterId));
-    const page = toPage(selected.slice(0, limit + 1), limit, (g) => [g.vehicle_id], (g) => g);
+    const page = toPage(selected.slice(0, limit + 1), limit, LISTINGS.fleetHealth, (g) => [g.vehicle_id], (g) => g);
 
     return {
       generated_at: now.toISOString(),

@@ -1,7 +1,7 @@
 // A vehicle's history: raw or bucketed telemetry and its events, bounded by time range, bucket count and page size.
 import { Inject, Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error.js';
-import { decodeCursor, resolveLimit, toPage } from '../common/pagination.js';
+import { decodeCursor, LISTINGS, resolveLimit, toPage } from '../common/pagination.js';
 import { formatSpan, parseBucket, resolveRange } from '../common/time-range.js';
 import { EventQueryRepository, SERIES_SIGNALS, type SeriesSignal, TelemetryQueryRepository, VehicleRepository } from '@fleet/db';
 import { QUERY_OPTIONS, type QueryOptions } from '../query.options.js';
@@ -36,12 +36,12 @@ export class VehicleHistoryService {
 
     if (bucketS === undefined) {
       if (q.signals !== undefined) throw new ApiError('invalid_parameter', 'signals applies to bucketed series only (add bucket=)');
-      const after = decodeCursor(q.cursor, ['time', 'bigint']);
+      const after = decodeCursor(q.cursor, LISTINGS.telemetryRaw);
       const rows = await this.telemetry.raw(id, range.from, range.to, {
         after: after ? { ts: new Date(after[0] as number), seq: after[1] as number } : undefined,
         limit,
       });
-      return { ...base, ...toPage(rows, limit, (r) => [r.ts.getTime(), r.seq], presentSample) };
+      return { ...base, ...toPage(rows, limit, LISTINGS.telemetryRaw, (r) => [r.ts.getTime(), r.seq], presentSample) };
     }
 
     if (bucketS < this.options.minBucketS) throw new ApiError('invalid_bucket', `bucket must be at least ${this.options.minBucketS} s`);
@@ -51,10 +51,10 @@ export class VehicleHistoryService {
     }
     const signals = this.signals(q.signals);
     // A bucketed page continues from the bucket after the previous page's last one.
-    const after = decodeCursor(q.cursor, ['time']);
+    const after = decodeCursor(q.cursor, LISTINGS.telemetryBuckets);
     const from = after ? new Date(Math.max(range.from.getTime(), (after[0] as number) + bucketS * 1000)) : range.from;
     const rows = from < range.to ? await this.telemetry.buckets(id, from, range.to, bucketS, signals, limit) : [];
-    const page = toPage(rows, limit, (r) => [r.bucket.getTime()], (r) => ({ bucket: r.bucket.toISOString(), samples: r.samples, signals: r.signals }));
+    const page = toPage(rows, limit, LISTINGS.telemetryBuckets, (r) => [r.bucket.getTime()], (r) => ({ bucket: r.bucket.toISOString(), samples: r.samples, signals: r.signals }));
     return { ...base, ...page };
   }
 
@@ -71,14 +71,14 @@ export class VehicleHistoryService {
   async eventList(tenantId: string, id: string, q: EventsQuery) {
     const range = resolveRange(q.from, q.to, { maxRangeS: this.options.maxRangeS.events, defaultSpanS: 86_400 });
     const limit = resolveLimit(q.limit, this.options.page);
-    const before = decodeCursor(q.cursor, ['time', 'bigint']);
+    const before = decodeCursor(q.cursor, LISTINGS.vehicleEvents);
     await this.assertOwned(tenantId, id);
     const rows = await this.events.listForVehicle(
       id,
       { from: range.from, to: range.to, kind: q.kind, active: q.active },
       { before: before ? { ts: new Date(before[0] as number), seq: before[1] as number } : undefined, limit },
     );
-    return toPage(rows, limit, (r) => [r.ts.getTime(), r.seq], presentEvent);
+    return toPage(rows, limit, LISTINGS.vehicleEvents, (r) => [r.ts.getTime(), r.seq], presentEvent);
   }
 }
 

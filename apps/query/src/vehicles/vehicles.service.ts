@@ -2,7 +2,7 @@
 // tenant is "not found", exactly like one that does not exist.
 import { Inject, Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error.js';
-import { decodeCursor, resolveLimit, toPage } from '../common/pagination.js';
+import { decodeCursor, LISTINGS, resolveLimit, toPage } from '../common/pagination.js';
 import { type FleetFilter, FleetQueryRepository, type FleetVehicleRow, VehicleRepository } from '@fleet/db';
 import { QUERY_OPTIONS, type QueryOptions } from '../query.options.js';
 import { generateVehicleSecret } from './vehicle-secret.js';
@@ -35,9 +35,9 @@ export class VehiclesService {
 
   async list(tenantId: string, filter: FleetFilter, limitParam: number | undefined, cursor: string | undefined) {
     const limit = resolveLimit(limitParam, this.options.page);
-    const after = decodeCursor(cursor, ['string']);
+    const after = decodeCursor(cursor, LISTINGS.vehicles);
     const rows = await this.fleet.list(tenantId, filter, this.clock(), { afterId: after?.[0] as string | undefined, limit });
-    return toPage(rows, limit, (r) => [r.id], presentVehicle);
+    return toPage(rows, limit, LISTINGS.vehicles, (r) => [r.id], presentVehicle);
   }
 
   async provision(tenantId: string, body: CreateVehicleBody) {
