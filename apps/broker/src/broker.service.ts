@@ -50,6 +50,8 @@ export class BrokerService implements OnApplicationBootstrap, BeforeApplicationS
   private readonly credentials: CachedCredentialStore;
   private readonly sessions = new ClientSessions();
   private readonly connections = new Set<PacketSizeGuard>();
+  /** WebSocket-port sockets not yet upgraded: they hold a descriptor too, so they count against maxConnections. */
+  private readonly pendingUpgrades = new Map<Socket, NodeJS.Timeout>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly vehicles = new Map<string, Client>();
   private aedes: Aedes | undefined;
@@ -91,7 +93,15 @@ export class BrokerService implements OnApplicationBootstrap, BeforeApplicationS
       maxTopicLevels: options.maxTopicLevels,
       queueLimit: options.queueLimit,
       preConnect: createPreConnectHook({ options, sessions }),
-      authenticate: createAuthenticateHook({ options, credentials: this.credentials, sessions, metrics, logger }),
+      authenticate: createAuthenticateHook({
+        options,
+        credentials: this.credentials,
+        sessions,
+        metrics,
+        logger,
+        // aedes.clients holds the authenticated clients by id: the map registerClient consults to decide a takeover.
+        isConnected: (clientId) => (this.aedes as unknown as { clients: Record<string, Client | undefined> } | undefined)?.clients[clientId] !== undefined,
+      }),
       authorizePublish: createAuthorizePublishHook({
         options,
         ingest: this.deps.ingest,
@@ -124,13 +134,18 @@ export class BrokerService implements OnApplicationBootstrap, BeforeApplicationS
 
     let wsPort: number | null = null;
     if (options.wsPort !== null) {
-      this.http = createHttpServer((_req, res) => {
+      this.http = createHttpServer({ headersTimeout: options.connectTimeoutMs, requestTimeout: options.connectTimeoutMs }, (_req, res) => {
         res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
       });
+      // Until its upgrade a WebSocket socket is no MQTT connection yet, so neither aedes' connect timeout nor accept()'s
+      // cap sees it; Node's request timeouts (set above) closed neither a silent nor a half-sent socket on Node 24. So it
+      // counts against maxConnections from its first byte and is closed when it has not upgraded within connectTimeoutMs.
+      this.http.on('connection', (socket: Socket) => this.acceptUpgradable(socket));
       // maxPayload bounds a single frame; the guard still bounds a packet split over many small frames.
       this.wss = new WebSocketServer({ server: this.http, maxPayload: options.maxPacketSize + 8 });
       this.wss.on('connection', (ws, req: IncomingMessage) => {
         ws.on('error', () => undefined); // surfaced through the stream below
+        this.releasePending(req.socket);
         this.accept(createWebSocketStream(ws), 'ws', req.socket.remoteAddress, req);
       });
       wsPort = await listen(this.http, options.wsPort, options.host);
@@ -179,6 +194,7 @@ export class BrokerService implements OnApplicationBootstrap, BeforeApplicationS
     const started = Date.now();
     // 1. Stop accepting.
     const closed = [closeServer(this.tcp), this.wss ? new Promise<void>((r) => this.wss!.close(() => r())) : undefined, closeServer(this.http)];
+    for (const socket of this.pendingUpgrades.keys()) socket.destroy(); // not MQTT yet: nothing to drain
     // 2. Stop reading: no new PUBLISH starts, so the commits in flight are the last ones.
     for (const conn of this.connections) conn.stopReading();
     // 3. Drain: in-flight commits complete and their PUBACKs are written, within the grace period.
@@ -208,12 +224,42 @@ export class BrokerService implements OnApplicationBootstrap, BeforeApplicationS
     promise.then(forget, forget);
   }
 
+  /** Sockets open now against maxConnections: MQTT connections plus WebSocket sockets awaiting their upgrade. */
+  private openSockets(): number {
+    return this.connections.size + this.pendingUpgrades.size;
+  }
+
+  private refuseConnection(stream: Duplex, transport: Transport, remoteAddress: string | undefined): void {
+    this.metrics.refuse('max_connections');
+    this.logger.warn({ event: 'max_connections', transport, remoteAddress, open: this.openSockets() }, 'MQTT connection refused');
+    stream.destroy();
+  }
+
+  private acceptUpgradable(socket: Socket): void {
+    if (!this.aedes || this.stopping || this.openSockets() >= this.options.maxConnections) {
+      this.refuseConnection(socket, 'ws', socket.remoteAddress);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.pendingUpgrades.delete(socket);
+      this.metrics.refuse('connect_timeout');
+      this.logger.warn({ event: 'connect_timeout', transport: 'ws', remoteAddress: socket.remoteAddress }, 'WebSocket socket closed: no upgrade in time');
+      socket.destroy();
+    }, this.options.connectTimeoutMs);
+    this.pendingUpgrades.set(socket, timer);
+    socket.once('close', () => this.releasePending(socket));
+  }
+
+  /** The socket upgraded (its slot passes to accept(), and aedes' connect timeout takes over) or closed. */
+  private releasePending(socket: Socket): void {
+    clearTimeout(this.pendingUpgrades.get(socket));
+    this.pendingUpgrades.delete(socket);
+  }
+
   private accept(stream: Duplex, transport: Transport, remoteAddress: string | undefined, req?: IncomingMessage): void {
     const aedes = this.aedes;
-    if (!aedes || this.stopping || this.connections.size >= this.options.maxConnections) {
-      this.metrics.refuse('max_connections');
-      this.logger.warn({ event: 'max_connections', transport, remoteAddress, open: this.connections.size }, 'MQTT connection refused');
-      stream.destroy();
+    if (!aedes || this.stopping || this.openSockets() >= this.options.maxConnections) {
+      this.refuseConnection(stream, transport, remoteAddress);
       return;
     }
     const conn = new PacketSizeGuard(

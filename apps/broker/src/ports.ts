@@ -1,10 +1,17 @@
 // The broker's side effects, as small interfaces wired to the registry (libs/db), the ingestion pipeline and
 // vehicle_state by whoever assembles the process; tests wire them to in-memory doubles.
 
-/** Looks up the credentials of MQTT principals. Digests are SHA-256 of the (256-bit random) secret. */
+/**
+ * Looks up the credentials of MQTT principals. Digests are SHA-256 of the (256-bit random) secret. `fresh` asks a
+ * caching store to answer from the registry itself (a store without a cache always does).
+ */
 export interface CredentialStore {
-  findVehicle(id: string): Promise<{ tenantId: string; secretDigest: Buffer } | undefined>;
-  findServiceAccount(id: string): Promise<{ secretDigest: Buffer } | undefined>;
+  findVehicle(id: string, opts?: LookupOptions): Promise<{ tenantId: string; secretDigest: Buffer } | undefined>;
+  findServiceAccount(id: string, opts?: LookupOptions): Promise<{ secretDigest: Buffer } | undefined>;
+}
+
+export interface LookupOptions {
+  fresh?: boolean;
 }
 
 /**

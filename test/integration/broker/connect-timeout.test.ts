@@ -33,6 +33,25 @@ describe('broker: connect timeout', () => {
     expect(broker.logs.filter((l) => l.event === 'connect_timeout')).toHaveLength(2);
   });
 
+  it('closes a socket on the WebSocket port that never sends its upgrade request, and counts it', async () => {
+    const silent = await rawConnect(broker.wsPort!);
+    const started = Date.now();
+    await Promise.race([silent.closed, sleep(5_000)]);
+    expect(silent.isClosed()).toBe(true);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    const refusals = (await broker.service.metrics.refusals.get()).values.find((v) => v.labels.reason === 'connect_timeout');
+    expect(refusals?.value).toBe(1);
+    expect(broker.logs.filter((l) => l.event === 'connect_timeout')).toEqual([expect.objectContaining({ transport: 'ws' })]);
+  });
+
+  it('leaves a WebSocket client that connected in time alone', async () => {
+    const client = await connectClient({ url: `ws://127.0.0.1:${broker.wsPort}/mqtt` }, { clientId: 'V1', username: 'V1', password: secret });
+    await sleep(600);
+    expect(client.connected).toBe(true);
+    await client.publishAsync('fleet/V1/telemetry', '{}', { qos: 1 });
+    expect(broker.ingest.committed).toHaveLength(1);
+  });
+
   it('leaves a client that connected in time alone', async () => {
     const client = await connectClient(broker, { clientId: 'V1', username: 'V1', password: secret });
     await sleep(600);

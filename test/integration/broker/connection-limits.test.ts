@@ -2,7 +2,7 @@
 // (TCP and WebSocket, where one MQTT packet may span many small frames).
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { closeTrackedClients, connectClient, rawClient, sleep, startBroker, type TestBroker, waitFor } from './harness.js';
+import { closeTrackedClients, connackCode, connectClient, rawClient, sleep, startBroker, type TestBroker, waitFor } from './harness.js';
 import { connectPacket, rawConnect, remainingLength } from './raw-mqtt.js';
 
 describe('broker: connection limits', () => {
@@ -30,6 +30,32 @@ describe('broker: connection limits', () => {
     expect(refused?.value).toBe(1);
     b.socket.destroy();
     d.socket.destroy();
+  });
+
+  it('counts sockets on the WebSocket port before their upgrade against maxConnections, once', async () => {
+    broker = await startBroker({ maxConnections: 2 });
+    const secret = broker.credentials.addVehicle('V1');
+    // Two sockets that never send a request: before, the cap saw only upgraded connections.
+    const a = await rawConnect(broker.wsPort!);
+    const b = await rawConnect(broker.wsPort!);
+    await sleep(50);
+    const refused = await connackCode({ url: `ws://127.0.0.1:${broker.wsPort}/mqtt` }, { clientId: 'V1', username: 'V1', password: secret });
+    expect(refused).not.toBe(0);
+    expect(a.isClosed() || b.isClosed()).toBe(false);
+    expect(broker.logs.filter((l) => l.event === 'max_connections')).toEqual([expect.objectContaining({ transport: 'ws', open: 2 })]);
+    // An upgrading socket holds one slot, not two: with one silent socket gone, the WS client fits beside the other...
+    a.socket.destroy();
+    await sleep(100);
+    const ws = await connectClient({ url: `ws://127.0.0.1:${broker.wsPort}/mqtt` }, { clientId: 'V1', username: 'V1', password: secret });
+    expect(ws.connected).toBe(true);
+    // ...and the budget is shared with the TCP listener.
+    const c = await rawConnect(broker.port);
+    await Promise.race([c.closed, sleep(2_000)]);
+    expect(c.isClosed()).toBe(true);
+    expect(ws.connected).toBe(true);
+    const count = (await broker.service.metrics.refusals.get()).values.find((v) => v.labels.reason === 'max_connections');
+    expect(count?.value).toBe(2);
+    b.socket.destroy();
   });
 
   it('enforces keepaliveMaxS on a client that asked for no keepalive at all', async () => {

@@ -1,7 +1,8 @@
 // Caches registry lookups for a short TTL (positive and negative) so a reconnect storm does not become a query storm;
-// invalidate(id) is how a secret rotation takes effect at once on this broker.
+// invalidate(id) is how a secret rotation takes effect at once on this broker, and a `fresh` lookup (which refreshes
+// the entry) is how a caller that cannot afford a stale answer bypasses it.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { CredentialStore } from '../ports.js';
+import type { CredentialStore, LookupOptions } from '../ports.js';
 
 type VehicleCredentials = { tenantId: string; secretDigest: Buffer };
 type ServiceCredentials = { secretDigest: Buffer };
@@ -23,12 +24,12 @@ export class CachedCredentialStore implements CredentialStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  findVehicle(id: string): Promise<VehicleCredentials | undefined> {
-    return this.lookup(this.vehicles, id, () => this.store.findVehicle(id));
+  findVehicle(id: string, opts: LookupOptions = {}): Promise<VehicleCredentials | undefined> {
+    return this.lookup(this.vehicles, id, opts, () => this.store.findVehicle(id, opts));
   }
 
-  findServiceAccount(id: string): Promise<ServiceCredentials | undefined> {
-    return this.lookup(this.services, id, () => this.store.findServiceAccount(id));
+  findServiceAccount(id: string, opts: LookupOptions = {}): Promise<ServiceCredentials | undefined> {
+    return this.lookup(this.services, id, opts, () => this.store.findServiceAccount(id, opts));
   }
 
   /** Forget what is known about `id` (vehicle or service account), e.g. after its secret was rotated. */
@@ -42,10 +43,10 @@ export class CachedCredentialStore implements CredentialStore {
     this.services.clear();
   }
 
-  private async lookup<T>(cache: Map<string, Entry<T>>, id: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
+  private async lookup<T>(cache: Map<string, Entry<T>>, id: string, opts: LookupOptions, load: () => Promise<T | undefined>): Promise<T | undefined> {
     const hit = cache.get(id);
     const now = this.now();
-    if (hit && hit.expiresAt > now) return hit.value;
+    if (!opts.fresh && hit && hit.expiresAt > now) return hit.value;
     const value = await load();
     const ttl = value === undefined ? this.negativeTtlMs : this.ttlMs;
     if (ttl > 0) {

@@ -1,6 +1,10 @@
 // authenticate: username = vehicle id (or service account id), password = its secret, client id = username.
 // Every refusal answers CONNACK 4 (bad credentials: which part was wrong is not revealed) or 5 (not authorised),
 // or 3 when the registry cannot answer; each is logged and counted, never with the secret.
+// A CONNECT for a client id that is already connected is a takeover: accepting it closes the live session
+// [MQTT-3.1.4-2], so its secret is checked against the registry itself, never the cache. A secret rotated in another
+// process (distributed mode has no rotation notice) would otherwise stay good for the cache's TTL, long enough to kick
+// the vehicle that holds the new one.
 import type { Client } from 'aedes';
 import type { Logger } from 'pino';
 import { isValidVehicleId } from '@fleet/contracts';
@@ -18,6 +22,8 @@ export interface AuthenticateDeps {
   sessions: ClientSessions;
   metrics: BrokerMetrics;
   logger: Logger;
+  /** Whether an authenticated client with this client id is connected now, i.e. whether this CONNECT would take it over. */
+  isConnected: (clientId: string) => boolean;
 }
 
 type Done = (error: (Error & { returnCode: number }) | null, success: boolean | null) => void;
@@ -26,17 +32,17 @@ type Done = (error: (Error & { returnCode: number }) | null, success: boolean | 
 const SERVICE_CLIENT_ID = /^[^\u0000-\u001f\u007f+#]{1,64}$/;
 
 export function createAuthenticateHook(deps: AuthenticateDeps) {
-  const { credentials, sessions, metrics, logger, options } = deps;
+  const { credentials, sessions, metrics, logger, options, isConnected } = deps;
 
-  function refuse(client: Client, done: Done, reason: RefusalReason, returnCode: 3 | 4 | 5, username: string | undefined): void {
+  function refuse(client: Client, done: Done, reason: RefusalReason, returnCode: 3 | 4 | 5, username: string | undefined, takeover = false): void {
     metrics.refuse(reason);
-    logger.warn({ event: 'connect_refused', reason, returnCode, clientId: forLog(client.id ?? undefined), username: forLog(username) }, 'MQTT connect refused');
+    logger.warn({ event: 'connect_refused', reason, returnCode, takeover, clientId: forLog(client.id ?? undefined), username: forLog(username) }, 'MQTT connect refused');
     done(new BrokerRefusal(`connect refused: ${reason}`, reason, returnCode) as BrokerRefusal & { returnCode: number }, false);
   }
 
-  async function resolve(client: Client, username: string, password: Buffer): Promise<Principal | { refuse: RefusalReason; code: 4 | 5 }> {
+  async function resolve(client: Client, username: string, password: Buffer, fresh: boolean): Promise<Principal | { refuse: RefusalReason; code: 4 | 5 }> {
     // Service accounts first: provisioning must keep vehicle ids and service account ids apart (they share syntax).
-    const service = await credentials.findServiceAccount(username);
+    const service = await credentials.findServiceAccount(username, { fresh });
     if (service) {
       if (!secretMatches(password, service.secretDigest)) return { refuse: 'bad_credentials', code: 4 };
       const id = client.id;
@@ -44,7 +50,7 @@ export function createAuthenticateHook(deps: AuthenticateDeps) {
       if (sessions.connectInfo(client)?.willTopic !== undefined) return { refuse: 'will_denied', code: 5 };
       return { kind: 'service', id: username };
     }
-    const vehicle = await credentials.findVehicle(username);
+    const vehicle = await credentials.findVehicle(username, { fresh });
     if (!vehicle) {
       // Same answer as a wrong secret, so ids cannot be probed; the hash keeps the timing alike too.
       secretMatches(password, Buffer.alloc(32));
@@ -61,14 +67,15 @@ export function createAuthenticateHook(deps: AuthenticateDeps) {
     if (typeof username !== 'string' || !isValidVehicleId(username)) return refuse(client, done, 'invalid_id', 4, username);
     if (!password || password.length === 0) return refuse(client, done, 'bad_credentials', 4, username);
 
+    const takeover = typeof client.id === 'string' && isConnected(client.id);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`credential lookup took longer than ${options.authTimeoutMs} ms`)), options.authTimeoutMs);
     });
-    Promise.race([resolve(client, username, password), timeout])
+    Promise.race([resolve(client, username, password, takeover), timeout])
       .then(
         (result) => {
-          if ('refuse' in result) return refuse(client, done, result.refuse, result.code, username);
+          if ('refuse' in result) return refuse(client, done, result.refuse, result.code, username, takeover);
           sessions.set(client, {
             principal: result,
             bucket: new TokenBucket(options.publishRate, options.publishBurst),
@@ -79,7 +86,7 @@ export function createAuthenticateHook(deps: AuthenticateDeps) {
         },
         (error: unknown) => {
           logger.error({ event: 'registry_unavailable', err: error, username: forLog(username) }, 'credential lookup failed');
-          refuse(client, done, 'registry_unavailable', 3, username);
+          refuse(client, done, 'registry_unavailable', 3, username, takeover);
         },
       )
       .finally(() => clearTimeout(timer));
