@@ -55,6 +55,22 @@ describe('broker: secret rotation without notice (distributed mode)', () => {
     expect(refused?.value).toBe(1);
   });
 
+  it('lets a vehicle that was offline in with its new secret at once, and the old one no longer', async () => {
+    broker = await startBroker({ credentialCacheTtlMs: 60_000 });
+    const oldSecret = broker.credentials.addVehicle('V1');
+    const before = await connectClient(broker, { clientId: 'V1', username: 'V1', password: oldSecret }); // caches the old digest
+    await before.endAsync();
+    const newSecretV1 = rotate(broker, 'V1');
+    // Nothing is connected under V1, so this is no takeover: the cached (old) digest refuses the new secret, and the
+    // registry is asked once more before the refusal.
+    expect(await connackCode(broker, { clientId: 'V1', username: 'V1', password: newSecretV1 })).toBe(0);
+    expect(await connackCode(broker, { clientId: 'V1', username: 'V1', password: oldSecret })).toBe(4);
+    // A vehicle provisioned in another process after a refused lookup (the negative cache) gets in at once too.
+    expect(await connackCode(broker, { clientId: 'V2', username: 'V2', password: newSecret() })).toBe(4);
+    const v2 = broker.credentials.addVehicle('V2');
+    expect(await connackCode(broker, { clientId: 'V2', username: 'V2', password: v2 })).toBe(0);
+  });
+
   it('still answers a CONNECT nobody is connected under from the cache', async () => {
     broker = await startBroker({ credentialCacheTtlMs: 60_000 });
     const secret = broker.credentials.addVehicle('V1');

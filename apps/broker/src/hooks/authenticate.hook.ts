@@ -41,6 +41,17 @@ export function createAuthenticateHook(deps: AuthenticateDeps) {
   }
 
   async function resolve(client: Client, username: string, password: Buffer, fresh: boolean): Promise<Principal | { refuse: RefusalReason; code: 4 | 5 }> {
+    const result = await resolveWith(client, username, password, fresh);
+    // A secret the cached entry refuses may have been issued since (a rotation or a provisioning in another process,
+    // which distributed mode is not told of): ask the registry once more before refusing, so the vehicle holding it
+    // gets in at once instead of after the cache's TTL. The fresh answer also replaces the cached one.
+    if (!fresh && 'refuse' in result && (result.refuse === 'bad_credentials' || result.refuse === 'unknown_principal')) {
+      return resolveWith(client, username, password, true);
+    }
+    return result;
+  }
+
+  async function resolveWith(client: Client, username: string, password: Buffer, fresh: boolean): Promise<Principal | { refuse: RefusalReason; code: 4 | 5 }> {
     // Service accounts first: provisioning must keep vehicle ids and service account ids apart (they share syntax).
     const service = await credentials.findServiceAccount(username, { fresh });
     if (service) {
