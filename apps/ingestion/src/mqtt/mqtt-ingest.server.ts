@@ -9,6 +9,9 @@
 // (admission — this is where backpressure stops reading from the socket), and the PUBACK that MQTT.js then sends is
 // held back (`_sendPacket` is wrapped) until the message's batch has committed. PUBACKs of a connection that has
 // since dropped are discarded: the broker redelivers those messages on the new session and the unique key absorbs them.
+// A held PUBACK belongs to one delivery, not to a message id: MQTT.js sends it synchronously from inside `done`, so
+// the delivery being released is known at that moment. (Keyed by message id, a delivery admitted after a reconnect
+// took over the entry of its own redelivered copy, whose PUBACK then went out before any commit.)
 // `_sendPacket` is MQTT.js internal API (pinned by package-lock; the integration test "PUBACK only after commit"
 // fails if it changes).
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
@@ -56,8 +59,8 @@ export class MqttIngestServer extends Server implements CustomTransportStrategy 
   private client: MqttClient | undefined;
   /** Incremented on every (re)connect: a PUBACK is only valid on the connection that received the PUBLISH. */
   private generation = 0;
-  /** messageId → commit outcome, registered before MQTT.js tries to PUBACK it. */
-  private readonly held = new Map<number, Promise<boolean>>();
+  /** The delivery whose `done` is being called: MQTT.js sends its PUBACK from inside that call. */
+  private releasing: { readonly messageId: number; readonly outcome: Promise<boolean>; readonly generation: number } | undefined;
   private readonly inflight = new Set<Promise<unknown>>();
   private listening = false;
 
@@ -92,7 +95,6 @@ export class MqttIngestServer extends Server implements CustomTransportStrategy 
 
     client.on('connect', (connack) => {
       this.generation++;
-      this.held.clear();
       o.logger.info({ event: 'mqtt_connected', sessionPresent: connack.sessionPresent, clientId: o.clientId }, 'ingestion subscribed to the broker');
       const filters = (o.filters ?? [TELEMETRY_FILTER, EVENTS_FILTER, STATUS_FILTER]).map((f) => (o.sharedGroup ? sharedSubscription(o.sharedGroup, f) : f));
       // Re-subscribing on a present session is harmless and covers a broker that lost it.
@@ -107,7 +109,6 @@ export class MqttIngestServer extends Server implements CustomTransportStrategy 
     });
     client.on('close', () => {
       this.generation++;
-      this.held.clear();
     });
     client.on('error', (err) => o.logger.warn({ event: 'mqtt_error', err: err.message }, 'MQTT client error'));
   }
@@ -141,14 +142,18 @@ export class MqttIngestServer extends Server implements CustomTransportStrategy 
     }
     const generation = this.generation;
     let resolveOutcome!: (ok: boolean) => void;
+    // True only if this delivery committed while its connection is still the current one.
     const outcome = new Promise<boolean>((resolve) => (resolveOutcome = resolve));
-    if (packet.qos > 0 && packet.messageId !== undefined) this.held.set(packet.messageId, outcome);
 
     let released = false;
     const release = (): void => {
-      if (!released) {
-        released = true;
+      if (released) return;
+      released = true;
+      this.releasing = packet.qos > 0 && packet.messageId !== undefined ? { messageId: packet.messageId, outcome, generation } : undefined;
+      try {
         done();
+      } finally {
+        this.releasing = undefined;
       }
     };
     const work = (async () => {
@@ -177,13 +182,14 @@ export class MqttIngestServer extends Server implements CustomTransportStrategy 
     const send = target._sendPacket.bind(client) as SendPacket;
     target._sendPacket = (packet, cb, cbStorePut, noStore) => {
       if (packet.cmd !== 'puback' || packet.messageId === undefined) return send(packet, cb, cbStorePut, noStore);
-      const outcome = this.held.get(packet.messageId);
-      if (outcome === undefined) return send(packet, cb, cbStorePut, noStore);
-      this.held.delete(packet.messageId);
-      const generation = this.generation;
+      const delivery = this.releasing;
+      if (delivery === undefined || delivery.messageId !== packet.messageId) return send(packet, cb, cbStorePut, noStore);
+      this.releasing = undefined;
       cb?.(); // MQTT.js may go on reading; the PUBACK itself waits for the commit.
-      void outcome.then((ok) => {
-        if (ok && generation === this.generation && client.connected) send(packet, undefined, undefined, noStore);
+      // The outcome is false when the delivery's connection dropped before its commit: then nothing is sent, on no
+      // connection (the broker redelivers it on the new session, and the unique key absorbs the copy).
+      void delivery.outcome.then((ok) => {
+        if (ok && delivery.generation === this.generation && client.connected) send(packet, undefined, undefined, noStore);
       });
     };
   }
