@@ -55,8 +55,14 @@ export const ConfigSchema = Type.Object({
   INGEST_MQTT_URL: Type.String({ pattern: '^(mqtts?|wss?)://', default: 'mqtt://localhost:1883', description: 'broker the distributed ingestion workers subscribe to' }),
   INGEST_MQTT_USERNAME: Type.String({ minLength: 1, default: 'ingest', description: 'service account of the ingestion workers' }),
   INGEST_MQTT_PASSWORD: Type.Optional(Type.String({ minLength: 1, description: 'service account secret' })),
-  INGEST_CLIENT_ID: Type.String({ minLength: 1, maxLength: 64, default: 'specfleet-ingest-1', description: 'fixed client id (persistent session)' }),
-  INGEST_SHARED_GROUP: Type.String({ default: 'ingest', description: "$share group name; empty for plain subscriptions (brokers without shared subscriptions)" }),
+  INGEST_CLIENT_ID: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 64, description: 'fixed client id (persistent session); default {INGEST_MQTT_USERNAME}:1 (specfleet\'s broker admits {account} or {account}:{worker})' }),
+  ),
+  INGEST_SHARED_GROUP: Type.String({
+    minLength: 1,
+    default: 'ingest',
+    description: '$share group name; `none` for plain subscriptions (brokers without shared subscriptions, such as specfleet\'s own)',
+  }),
 
   DB_POOL_MAX: int(1, 1_000, 10, 'connections per process'),
   DB_STATEMENT_TIMEOUT_MS: int(100, 3_600_000, 10_000, 'PostgreSQL statement_timeout of every connection'),

@@ -40,6 +40,20 @@ function startMain(env: Record<string, string>): { child: ChildProcess; exit: Ma
   return { child, exit, stdout: () => stdout, stderr: () => stderr };
 }
 
+function startWorker(env: Record<string, string>): { child: ChildProcess; exit: MainProcess['exit']; stdout: () => string } {
+  const base = { ...process.env };
+  for (const key of Object.keys(base)) if (key.startsWith('INGEST_')) delete base[key];
+  const child = spawn(process.execPath, ['--import', './scripts/register.mjs', 'apps/ingestion/src/main.ts'], {
+    cwd: ROOT,
+    env: { ...base, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, exit, stdout: () => stdout };
+}
+
 async function startListening(env: Record<string, string>): Promise<MainProcess> {
   const started = startMain(env);
   let port: number | undefined;
@@ -127,4 +141,39 @@ describeEachBackend('standalone broker (apps/broker/src/main.ts)', (backend) => 
     second.child.kill('SIGTERM');
     expect((await second.exit).code).toBe(0);
   }, 90_000);
+
+  // The ingestion worker (apps/ingestion/src/main.ts) against this broker, as docker-compose.yml runs them. This broker
+  // has no shared subscriptions: a worker left on the default $share group must stop at once and say what to set (it
+  // used to log and run on, subscribed to nothing, while the broker acknowledged what vehicles published); with
+  // INGEST_SHARED_GROUP=none and the default client id ({INGEST_MQTT_USERNAME}:1) it stores what a vehicle publishes.
+  it('runs the ingestion worker with its default client id; a refused $share subscription stops it with advice', async () => {
+    const brokerDir = await mkdtemp(join(tmpdir(), 'specfleet-broker-worker-'));
+    const broker = await startListening({ DATABASE_URL: database.url, MQTT_PERSISTENCE_DIR: brokerDir });
+    running.add(broker.child);
+    const workerEnv = { DATABASE_URL: database.url, INGEST_MQTT_URL: broker.url, INGEST_MQTT_USERNAME: 'ingest', INGEST_MQTT_PASSWORD: workerSecret, INGEST_METRICS_PORT: '0' };
+    try {
+      const shared = startWorker(workerEnv);
+      running.add(shared.child);
+      expect((await shared.exit).code).toBe(1);
+      expect(shared.stdout()).toMatch(/refused the subscription to \$share\/ingest\/fleet\/\+\/telemetry.*INGEST_SHARED_GROUP=none/);
+
+      const plain = startWorker({ ...workerEnv, INGEST_SHARED_GROUP: 'none' });
+      running.add(plain.child);
+      await waitFor(() => plain.stdout().includes('"ingestion_started"'), 30_000, 'worker subscribed');
+      expect(plain.stdout()).toMatch(/"event":"ingestion_started","clientId":"ingest:1","group":null/);
+      const vehicle = await connectClient(broker, { clientId: 'SZ-SAN-0001', username: 'SZ-SAN-0001', password: vehicleSecret });
+      await vehicle.publishAsync('fleet/SZ-SAN-0001/telemetry', JSON.stringify({ v: 1, ts: new Date(Date.now() - 60_000).toISOString(), seq: 77 }), { qos: 1 });
+      await vehicle.endAsync();
+      const stored = async () => (await database.db.selectFrom('telemetry').select('seq').where('vehicle_id', '=', 'SZ-SAN-0001').where('seq', '=', 77).execute()).length;
+      const deadline = Date.now() + 15_000;
+      while ((await stored()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(await stored()).toBe(1);
+      plain.child.kill('SIGTERM');
+      await plain.exit;
+    } finally {
+      broker.child.kill('SIGTERM');
+      await broker.exit;
+      await rm(brokerDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -99,9 +99,21 @@ export class MqttIngestServer extends Server implements CustomTransportStrategy 
       const filters = (o.filters ?? [TELEMETRY_FILTER, EVENTS_FILTER, STATUS_FILTER]).map((f) => (o.sharedGroup ? sharedSubscription(o.sharedGroup, f) : f));
       // Re-subscribing on a present session is harmless and covers a broker that lost it.
       client.subscribe(filters.map(String), { qos: 1 }, (err, granted) => {
+        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
         if (err) o.logger.error({ event: 'mqtt_subscribe_failed', err: err.message }, 'subscribe failed');
-        else if (granted?.some((g) => g.qos === 128)) o.logger.error({ event: 'mqtt_subscribe_refused', granted }, 'broker refused a subscription');
+        else if (refused.length > 0) o.logger.error({ event: 'mqtt_subscribe_refused', refused }, 'broker refused a subscription');
         if (!this.listening) {
+          // A worker that cannot subscribe receives nothing, while the broker goes on acknowledging what vehicles
+          // publish: at start-up that is fatal (listen rejects), not a warning in a log nobody reads.
+          // MQTT.js 5 reports a SUBACK 0x80 as `err` ("Subscribe error: …"), without the granted list.
+          if (err || refused.length > 0) {
+            const why = o.sharedGroup
+              ? `the broker may have no shared subscriptions ($share/…; specfleet's own broker has none): set INGEST_SHARED_GROUP=none for plain subscriptions`
+              : `check the service account (INGEST_MQTT_USERNAME) and what the broker lets it subscribe to`;
+            const what = refused.length > 0 ? refused : filters.map(String);
+            callback(new Error(`the broker refused the subscription to ${what.join(', ')} (${err?.message ?? 'SUBACK 0x80'}): ${why}`));
+            return;
+          }
           this.listening = true;
           callback();
         }
