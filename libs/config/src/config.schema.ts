@@ -22,8 +22,10 @@ export const ConfigSchema = Type.Object({
   MQTT_WS_PORT: port(8083, 'MQTT over WebSocket'),
   HTTP_PORT: port(3000, 'query API'),
   PUBLIC_HOST: Type.String({ minLength: 1, default: 'localhost', description: 'host name printed in MQTT credentials and URLs' }),
-  FLEET_DEMO_API_KEY: Type.Optional(Type.String({ minLength: 24, maxLength: 256, description: 'operator key of the demo tenant' })),
-  FLEET_ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 24, maxLength: 256, description: 'admin key of the demo tenant' })),
+  // The characters a Bearer token may carry (RFC 6750 b64token, what the query API parses): a key with others would
+  // be stored and then never match a request.
+  FLEET_DEMO_API_KEY: Type.Optional(Type.String({ minLength: 24, maxLength: 256, pattern: '^[A-Za-z0-9._~+/=-]+$', description: 'operator key of the demo tenant (letters, digits and ._~+/=-)' })),
+  FLEET_ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 24, maxLength: 256, pattern: '^[A-Za-z0-9._~+/=-]+$', description: 'admin key of the demo tenant (letters, digits and ._~+/=-)' })),
   SIM_VEHICLES: int(0, 100_000, 50, 'simulated vehicles started by npm start (0 for none)'),
   SIM_SEED: Type.String({ minLength: 1, maxLength: 64, default: 'suizhou', description: 'seed of the simulated fleet: the same seed gives the same vehicles and data' }),
   SIM_SPEED: Type.Number({ exclusiveMinimum: 0, maximum: 1_000, default: 1, description: 'simulated seconds per real second of the npm start fleet' }),

@@ -46,4 +46,15 @@ describe('loadConfig', () => {
   it('refuses a demo API key too short to be a secret, without echoing it', () => {
     expect(() => loadConfig({ FLEET_DEMO_API_KEY: 'short-key' })).toThrow(/FLEET_DEMO_API_KEY: .*\(value hidden\)/);
   });
+
+  it('refuses a demo API key with characters a Bearer token cannot carry (it could never log in)', () => {
+    expect(() => loadConfig({ FLEET_ADMIN_API_KEY: 'sfk_this-key-has:a-colon-in-it!' })).toThrow(/FLEET_ADMIN_API_KEY: .*\(value hidden\)/);
+    expect(loadConfig({ FLEET_ADMIN_API_KEY: 'sfk_compose-demo-admin-key-change-me-0000000' }).FLEET_ADMIN_API_KEY).toBe('sfk_compose-demo-admin-key-change-me-0000000');
+  });
+
+  it('refuses telemetry retention not longer than the accepted sample age, naming both', () => {
+    expect(() => loadConfig({ RETENTION_TELEMETRY_DAYS: '7' })).toThrow(/RETENTION_TELEMETRY_DAYS: must be greater than TS_MAX_AGE_DAYS \(35\), got 7/);
+    expect(() => loadConfig({ RETENTION_TELEMETRY_DAYS: '30', TS_MAX_AGE_DAYS: '30' })).toThrow(/TS_MAX_AGE_DAYS \(30\)/);
+    expect(loadConfig({ RETENTION_TELEMETRY_DAYS: '36' }).RETENTION_TELEMETRY_DAYS).toBe(36);
+  });
 });

@@ -29,6 +29,15 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<key
     seen.add(name);
     problems.push(describe(name, raw[name], error.message));
   }
+  // Across variables. Raw telemetry must outlive the accepted sample age: a late sample for an hour whose raw rows
+  // retention already dropped makes ingestion recompute that hour's energy from what is left, and shrink it.
+  const retentionDays = converted['RETENTION_TELEMETRY_DAYS'];
+  const maxAgeDays = converted['TS_MAX_AGE_DAYS'];
+  if (problems.length === 0 && typeof retentionDays === 'number' && typeof maxAgeDays === 'number' && retentionDays <= maxAgeDays) {
+    problems.push(
+      `RETENTION_TELEMETRY_DAYS: must be greater than TS_MAX_AGE_DAYS (${maxAgeDays}), got ${retentionDays} — raw telemetry must outlive the oldest sample still accepted, or a late sample recomputes an hour's energy from rows retention dropped`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(converted) as Config;
 }
