@@ -30,6 +30,25 @@ describeEachBackend('service-accounts CLI', (backend) => {
     expect(await accounts.findCredential('ingest')).toBeUndefined();
   });
 
+  it('ensure leaves an account an operator disabled disabled; create refuses a taken id and changes nothing', async () => {
+    const env = { INGEST_MQTT_USERNAME: 'ingest-2', INGEST_MQTT_PASSWORD: 'compose-secret-of-the-workers' };
+    const accounts = new ServiceAccountRepository(database.db);
+    expect((await run(['ensure'], env)).code).toBe(0);
+    expect((await run(['disable', 'ingest-2'])).code).toBe(0);
+    const again = await run(['ensure'], env);
+    expect(again.code).toBe(0);
+    expect(again.output).toContain('is disabled and stays so');
+    expect(await accounts.findCredential('ingest-2')).toBeUndefined();
+
+    const created = await run(['create', 'ingest-3']);
+    expect(created.code).toBe(0);
+    const before = await accounts.findCredential('ingest-3');
+    const taken = await run(['create', 'ingest-3']);
+    expect(taken.code).toBe(1);
+    expect(taken.output).toContain('ingest-3 already exists; nothing changed');
+    expect((await accounts.findCredential('ingest-3'))?.secretDigest.equals(before!.secretDigest)).toBe(true);
+  });
+
   it('ensure without a password is a usage error naming the variable', async () => {
     const result = await run(['ensure']);
     expect(result.code).toBe(64);

@@ -1,8 +1,10 @@
 // Admin CLI for the MQTT service accounts of the ingestion workers (reads DATABASE_URL through @fleet/config):
 //   node --import ./scripts/register.mjs apps/broker/src/cli/service-accounts.ts ensure
-//       registers INGEST_MQTT_USERNAME with the secret INGEST_MQTT_PASSWORD (idempotent; what docker-compose runs)
+//       registers INGEST_MQTT_USERNAME with the secret INGEST_MQTT_PASSWORD (idempotent; what docker-compose runs on
+//       every start); an account an operator disabled stays disabled
 //   node --import ./scripts/register.mjs apps/broker/src/cli/service-accounts.ts create <id>
-//       a new account with a generated secret, printed once
+//       a new account with a generated secret, printed once; an id already taken is refused (exit 1), so a live
+//       account's secret is never replaced by mistake
 //   node --import ./scripts/register.mjs apps/broker/src/cli/service-accounts.ts disable <id>
 // Only the SHA-256 digest of a secret is stored.
 import 'reflect-metadata';
@@ -12,8 +14,8 @@ import { isValidVehicleId } from '@fleet/contracts';
 import { createDatabase, ServiceAccountRepository } from '@fleet/db';
 
 const USAGE = `usage:
-  service-accounts ensure          register INGEST_MQTT_USERNAME with INGEST_MQTT_PASSWORD
-  service-accounts create <id>     new account, secret printed once
+  service-accounts ensure          register INGEST_MQTT_USERNAME with INGEST_MQTT_PASSWORD (a disabled one stays so)
+  service-accounts create <id>     new account, secret printed once (an existing id is refused)
   service-accounts disable <id>    refuse the account's logins from now on`;
 
 function fail(message: string): never {
@@ -32,15 +34,23 @@ try {
   const accounts = new ServiceAccountRepository(database.db);
   if (command === 'ensure') {
     if (!config.INGEST_MQTT_PASSWORD) fail('INGEST_MQTT_PASSWORD is required for ensure');
-    await accounts.upsert(config.INGEST_MQTT_USERNAME, digestOf(config.INGEST_MQTT_PASSWORD));
-    process.stdout.write(`service account ${config.INGEST_MQTT_USERNAME} registered\n`);
+    const state = await accounts.ensure(config.INGEST_MQTT_USERNAME, digestOf(config.INGEST_MQTT_PASSWORD));
+    process.stdout.write(
+      state === 'ready'
+        ? `service account ${config.INGEST_MQTT_USERNAME} registered\n`
+        : `service account ${config.INGEST_MQTT_USERNAME} is disabled and stays so (an operator disabled it)\n`,
+    );
   } else {
     // Account ids share the vehicle id syntax (they are MQTT usernames; the broker matches them before vehicles).
     if (!idArgument || !isValidVehicleId(idArgument)) fail(`${command} needs an account id like "ingest"`);
     if (command === 'create') {
       const secret = randomBytes(32).toString('base64url');
-      await accounts.upsert(idArgument, digestOf(secret));
-      process.stdout.write(`service account ${idArgument} created; its secret (shown once):\n${secret}\n`);
+      if (await accounts.create(idArgument, digestOf(secret))) {
+        process.stdout.write(`service account ${idArgument} created; its secret (shown once):\n${secret}\n`);
+      } else {
+        process.stderr.write(`service-accounts: ${idArgument} already exists; nothing changed\n`);
+        process.exitCode = 1;
+      }
     } else {
       const done = await accounts.disable(idArgument);
       process.stdout.write(done ? `service account ${idArgument} disabled\n` : `no service account ${idArgument}\n`);

@@ -29,6 +29,32 @@ export class ServiceAccountRepository {
     return toServiceAccount(row);
   }
 
+  /** Creates the account; false (and nothing changed) when the id is taken, disabled or not. */
+  async create(id: string, secretDigest: Buffer): Promise<boolean> {
+    const row = await this.db
+      .insertInto('service_accounts')
+      .values({ id, secret_digest: secretDigest })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /**
+   * The configured account of a deployment (idempotent, run on every start): created if missing, its secret set if
+   * it differs — but a disabled account stays disabled ('disabled'): disabling is an operator's decision that a
+   * redeploy must not undo.
+   */
+  async ensure(id: string, secretDigest: Buffer): Promise<'ready' | 'disabled'> {
+    const row = await this.db
+      .insertInto('service_accounts')
+      .values({ id, secret_digest: secretDigest })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ secret_digest: secretDigest }).where('service_accounts.disabled_at', 'is', null))
+      .returning('id')
+      .executeTakeFirst();
+    return row !== undefined ? 'ready' : 'disabled';
+  }
+
   /** The secret digest to check a login against; undefined when unknown or disabled. */
   async findCredential(id: string): Promise<{ secretDigest: Buffer } | undefined> {
     const row = await this.db
