@@ -12,8 +12,9 @@ export interface OpenedDatabase {
 
 export async function openDatabaseUrl(config: Config, logger: Logger): Promise<OpenedDatabase> {
   if (config.DATABASE_URL) {
-    const { host, port, pathname } = new URL(config.DATABASE_URL);
-    return { url: config.DATABASE_URL, description: `${host}:${port || 5432}${pathname}`, stop: async () => undefined };
+    // URL#host already holds the port when the URL names one; hostname is the name alone.
+    const { hostname, port, pathname } = new URL(config.DATABASE_URL);
+    return { url: config.DATABASE_URL, description: `${hostname}:${port || 5432}${pathname}`, stop: async () => undefined };
   }
   const dataDir = join(config.SPECFLEET_DATA_DIR, 'postgres');
   logger.info({ dataDir, port: config.EMBEDDED_PG_PORT }, 'starting the embedded PostgreSQL');
