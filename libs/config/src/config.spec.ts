@@ -52,6 +52,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ FLEET_ADMIN_API_KEY: 'sfk_compose-demo-admin-key-change-me-0000000' }).FLEET_ADMIN_API_KEY).toBe('sfk_compose-demo-admin-key-change-me-0000000');
   });
 
+  it('refuses integers that are not plain decimal digits instead of truncating them', () => {
+    for (const bad of ['1883.5', '0x75b', '1e3']) expect(() => loadConfig({ MQTT_PORT: bad }), bad).toThrow(/MQTT_PORT: must be an integer written in decimal digits, got/);
+    expect(loadConfig({ MQTT_PORT: ' 1884 ' }).MQTT_PORT).toBe(1884);
+  });
+
+  it('refuses keepalive bounds that cross', () => {
+    expect(() => loadConfig({ MQTT_KEEPALIVE_MIN_S: '600', MQTT_KEEPALIVE_MAX_S: '60' })).toThrow(/MQTT_KEEPALIVE_MIN_S: must not exceed MQTT_KEEPALIVE_MAX_S \(60\), got 600/);
+  });
+
   it('refuses telemetry retention not longer than the accepted sample age, naming both', () => {
     expect(() => loadConfig({ RETENTION_TELEMETRY_DAYS: '7' })).toThrow(/RETENTION_TELEMETRY_DAYS: must be greater than TS_MAX_AGE_DAYS \(35\), got 7/);
     expect(() => loadConfig({ RETENTION_TELEMETRY_DAYS: '30', TS_MAX_AGE_DAYS: '30' })).toThrow(/TS_MAX_AGE_DAYS \(30\)/);

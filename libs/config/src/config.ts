@@ -20,17 +20,31 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<key
     // An empty variable means "unset", as shells and compose files commonly write it.
     if (value !== undefined && value !== '') raw[key] = value;
   }
-  const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw)) as Record<string, unknown>;
   const problems: string[] = [];
   const seen = new Set<string>();
+  // Integers as plain decimal digits: conversion would read 1883.5 as 1883 and 0x75b as 1883, silently.
+  for (const [name, value] of Object.entries(raw)) {
+    const schema = (ConfigSchema.properties as Record<string, { type?: unknown }>)[name];
+    if (schema?.type === 'integer' && typeof value === 'string' && !/^-?\d+$/.test(value.trim())) {
+      seen.add(name);
+      problems.push(describe(name, value, 'must be an integer written in decimal digits'));
+    }
+  }
+  const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw)) as Record<string, unknown>;
   for (const error of Value.Errors(ConfigSchema, converted)) {
     const name = error.instancePath.replace(/^\//, '');
     if (seen.has(name)) continue; // a union reports once per branch; one line per variable is enough
     seen.add(name);
     problems.push(describe(name, raw[name], error.message));
   }
-  // Across variables. Raw telemetry must outlive the accepted sample age: a late sample for an hour whose raw rows
-  // retention already dropped makes ingestion recompute that hour's energy from what is left, and shrink it.
+  // Across variables. The keepalive bounds must not cross (a client's keepalive is clamped into [min, max]).
+  const keepaliveMin = converted['MQTT_KEEPALIVE_MIN_S'];
+  const keepaliveMax = converted['MQTT_KEEPALIVE_MAX_S'];
+  if (problems.length === 0 && typeof keepaliveMin === 'number' && typeof keepaliveMax === 'number' && keepaliveMin > keepaliveMax) {
+    problems.push(`MQTT_KEEPALIVE_MIN_S: must not exceed MQTT_KEEPALIVE_MAX_S (${keepaliveMax}), got ${keepaliveMin}`);
+  }
+  // Raw telemetry must outlive the accepted sample age: a late sample for an hour whose raw rows retention already
+  // dropped makes ingestion recompute that hour's energy from what is left, and shrink it.
   const retentionDays = converted['RETENTION_TELEMETRY_DAYS'];
   const maxAgeDays = converted['TS_MAX_AGE_DAYS'];
   if (problems.length === 0 && typeof retentionDays === 'number' && typeof maxAgeDays === 'number' && retentionDays <= maxAgeDays) {

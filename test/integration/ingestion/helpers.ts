@@ -132,7 +132,8 @@ export async function eventually(check: () => Promise<boolean> | boolean, ms: nu
   throw new Error(`${what}: not within ${ms} ms`);
 }
 
-export const MOSQUITTO_BIN = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
+// SPECFLEET_TEST_MOSQUITTO_BIN first (what .ci/run exports, from infra/mosquitto.sh bin), then the usual paths.
+export const MOSQUITTO_BIN = [process.env['SPECFLEET_TEST_MOSQUITTO_BIN'], '/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/bin/mosquitto'].find((p): p is string => !!p && existsSync(p));
 
 /**
  * A throwaway Mosquitto 2 on a free port. `max_inflight_messages 0` (unlimited): workers hold PUBACKs until their

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export function mosquittoBinary(): string | undefined {
-  return ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
+  // SPECFLEET_TEST_MOSQUITTO_BIN first (what .ci/run exports, from infra/mosquitto.sh bin), then the usual paths.
+  return [process.env['SPECFLEET_TEST_MOSQUITTO_BIN'], '/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/bin/mosquitto'].find((p): p is string => !!p && existsSync(p));
 }
 
 async function freePort(): Promise<number> {
