@@ -102,6 +102,10 @@ describeEachBackend('query API access', (backend) => {
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/api/v1/fleet/status', '/api/v1/fleet/health', '/api/v1/energy', '/api/v1/vehicles', '/api/v1/vehicles/{id}', '/api/v1/vehicles/{id}/credentials', '/api/v1/vehicles/{id}/telemetry', '/api/v1/vehicles/{id}/events', '/api/v1/alarms']));
     expect(doc.body.paths['/api/v1/energy'].get.parameters.find((p: { name: string }) => p.name === 'group_by').schema.enum).toEqual(['vehicle', 'type', 'body_type', 'powertrain', 'day']);
+    // Every route that reads the database documents its 503 (timeout / unavailable); the public liveness probe does not.
+    expect(Object.keys(doc.body.paths['/api/v1/energy'].get.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '503']));
+    expect(doc.body.paths['/api/v1/energy'].get.responses['503'].description).toMatch(/timeout .* unavailable/);
+    expect(doc.body.paths['/health/live'].get.responses['503']).toBeUndefined();
     const ui = await h.request('GET', '/docs');
     expect([200, 302]).toContain(ui.status);
   });

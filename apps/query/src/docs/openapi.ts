@@ -12,6 +12,7 @@ const ERROR_STATUSES: Record<string, string> = {
   '400': 'bad parameter: the error code names the problem (invalid_time, invalid_range, range_too_long, invalid_group_by, page_too_large, …)',
   '401': 'no API key, or an unknown or revoked one',
   '404': 'no such vehicle in your tenant',
+  '503': 'timeout (the query hit the statement timeout: narrow the range or the page) or unavailable (the database cannot be reached, or the server is shutting down): retry',
 };
 
 function joinPath(...parts: string[]): string {
@@ -57,6 +58,8 @@ export function buildOpenApiDocument(controllers: ReadonlyArray<ClassType<unknow
       if (spec.access !== 'public') errors['401'] = ERROR_STATUSES['401'] ?? '';
       if (spec.access === 'admin') errors['403'] = 'this operation needs an admin API key';
       if (path.includes('{id}')) errors['404'] = ERROR_STATUSES['404'] ?? '';
+      // Every route that reads the database can time out or find it gone; a declared 503 body (readiness) stays.
+      if (spec.access !== 'public' && !('503' in spec.responses)) errors['503'] = ERROR_STATUSES['503'] ?? '';
       for (const [status, description] of Object.entries(errors)) {
         responses[status] = { description, content: { 'application/json': { schema: ErrorResponse } } };
       }
