@@ -126,8 +126,12 @@ function describe(error: ErrorObject, errors: readonly ErrorObject[], root: unkn
   }
 }
 
-function clip(detail: string): string {
-  return detail.length > MAX_DETAIL ? `${detail.slice(0, MAX_DETAIL - 1)}…` : detail;
+/** `text` cut to at most `max` characters, ending in `…` when cut, without splitting a surrogate pair. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  if (/[\uD800-\uDBFF]/.test(text[end - 1] ?? '')) end--; // the pair's first half would be left alone
+  return `${text.slice(0, end)}…`;
 }
 
 // Keywords whose value maps names (not keywords) to subschemas: their keys are never stripped.
@@ -156,7 +160,7 @@ function firstDetail(errors: readonly ErrorObject[] | null | undefined, root: un
   // 257-character string in a number|string|boolean signal): that bound is the detail, not the other branches' types.
   const inUnion = first?.keyword === 'type' && all.some((e) => e.keyword === 'anyOf' && e.instancePath === first.instancePath);
   const error = (inUnion ? all.find((e) => e.instancePath === first.instancePath && e.keyword !== 'type' && e.keyword !== 'anyOf') : undefined) ?? first;
-  return error ? clip(describe(error, all, root)) : '(root): does not match the schema';
+  return error ? clip(describe(error, all, root), MAX_DETAIL) : '(root): does not match the schema';
 }
 
 export function compileContract<const T extends TSchema>(schema: T): CompiledContract<Static<T>> {

@@ -9,7 +9,7 @@
 // failing check in this order: NOT_OBJECT, UNKNOWN_VERSION, MISSING_FIELD (ts, seq), INVALID_TS,
 // SCHEMA / OUT_OF_RANGE (a string or key PostgreSQL cannot store, see UNSTORABLE, is SCHEMA), TS_IN_FUTURE /
 // TS_TOO_OLD.
-import { compileContract, jsonType, renderValue, type CompiledContract } from './schema-check.js';
+import { clip, compileContract, jsonType, renderValue, type CompiledContract } from './schema-check.js';
 import { VehicleEventSchema, type VehicleEvent } from './event.schema.js';
 import { MAX_STATUS_BYTES, StatusMessageSchema, type StatusMessage } from './status.schema.js';
 import { TelemetrySampleSchema, type TelemetrySample } from './telemetry.schema.js';
@@ -113,12 +113,7 @@ export function escapeUnsafeText(text: string): string {
 }
 
 function reject(reason: RejectReason, detail: string, index?: number): Rejection {
-  let safe = escapeUnsafeText(detail);
-  if (safe.length > MAX_DETAIL) {
-    // Cut without splitting a surrogate pair (that would leave the unpaired half just escaped above).
-    const end = /[\uD800-\uDBFF]/.test(safe[MAX_DETAIL - 2] ?? '') ? MAX_DETAIL - 2 : MAX_DETAIL - 1;
-    safe = `${safe.slice(0, end)}…`;
-  }
+  const safe = clip(escapeUnsafeText(detail), MAX_DETAIL);
   return index === undefined ? { reason, detail: safe } : { reason, detail: safe, index };
 }
 

@@ -5,6 +5,7 @@
 // from one was accepted by the other and silently gave a wrong page. Cursors issued before the tag existed (the bare
 // key) are refused as invalid_cursor; a client starts again from the first page.
 import { ApiError } from './api-error.js';
+import { MAX_QUERY_TIME_MS } from './time-range.js';
 import type { PageLimits } from '../query.options.js';
 
 export interface Page<T> {
@@ -48,7 +49,6 @@ export const LISTINGS = {
 } as const satisfies Record<string, Listing>;
 
 const MIN_CURSOR_TIME_MS = -62_135_596_800_000; // 0001-01-01T00:00:00Z (Date.UTC would read year 1 as 1901)
-const MAX_CURSOR_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const INT4_MAX = 2_147_483_647;
 
 function fits(value: unknown, kind: CursorKind): boolean {
@@ -56,7 +56,7 @@ function fits(value: unknown, kind: CursorKind): boolean {
     case 'string':
       return typeof value === 'string' && value.length <= 200 && !value.includes('\u0000');
     case 'time':
-      return Number.isInteger(value) && (value as number) >= MIN_CURSOR_TIME_MS && (value as number) <= MAX_CURSOR_TIME_MS;
+      return Number.isInteger(value) && (value as number) >= MIN_CURSOR_TIME_MS && (value as number) <= MAX_QUERY_TIME_MS;
     case 'bigint':
       return Number.isSafeInteger(value);
     case 'int':
