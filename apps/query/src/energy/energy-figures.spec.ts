@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONVERSION_FACTORS } from '../query.options.js';
-import { energyFigures, type EnergySums } from './energy-figures.js';
+import { type EnergySums, energyItem } from './energy-figures.js';
+
+const energyFigures = (s: EnergySums, f: typeof DEFAULT_CONVERSION_FACTORS) => energyItem('vehicle', { key: 'SW-1', vehicles: 1, ...s }, f);
 
 const zero: EnergySums = { distance_km: 0, traction_kwh: 0, body_kwh: 0, regen_kwh: 0, charged_kwh: 0, h2_kg: 0, fuel_l: 0, engine_hours: 0, body_hours: 0 };
 
-describe('energyFigures', () => {
+describe('energyItem', () => {
+  it('names the group under the group_by name and as key, with its vehicle count', () => {
+    const item = energyItem('body_type', { key: 'sweeper', vehicles: 3, ...zero, distance_km: 12.5 }, DEFAULT_CONVERSION_FACTORS);
+    expect(Object.keys(item).slice(0, 3)).toEqual(['key', 'vehicles', 'distance_km']);
+    expect([item.body_type, item.key, item.vehicles, item.distance_km]).toEqual(['sweeper', 'sweeper', 3, 12.5]);
+  });
   it('derives per-100-km, body share and body power for an electric sweeper', () => {
     const f = energyFigures({ ...zero, distance_km: 80, traction_kwh: 96, body_kwh: 64, body_hours: 4, charged_kwh: 180 }, DEFAULT_CONVERSION_FACTORS);
     expect(f.energy_kwh).toBe(160);

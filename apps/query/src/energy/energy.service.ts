@@ -4,7 +4,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { resolveRange } from '../common/time-range.js';
 import { type EnergyGroupBy, EnergyReportRepository, type EnergyReportColumn, type EnergyStepLimit } from '@fleet/db';
 import { QUERY_OPTIONS, type QueryOptions } from '../query.options.js';
-import { energyFigures } from './energy-figures.js';
+import { energyItem } from './energy-figures.js';
 import { ENERGY_STEP_LIMITS } from './energy-rule.js';
 import type { EnergyQuery } from './energy.schema.js';
 
@@ -37,7 +37,7 @@ export class EnergyService {
     }
     const items = [...groups.values()]
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .map(({ key, vehicles, ...sums }) => ({ [groupBy]: key, key, vehicles, ...energyFigures(sums, this.options.conversion) }));
+      .map((g) => energyItem(groupBy, g, this.options.conversion));
     return {
       from: range.from.toISOString(),
       to: range.to.toISOString(),
