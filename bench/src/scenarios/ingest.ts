@@ -148,6 +148,9 @@ export const ingestScenario: Scenario = {
     let nextChunk = 0;
     let copied = 0;
     const copyStart = performance.now();
+    // What the ceiling costs the machine: with the database's share known, it says what is left for MQTT and decoding.
+    const copyMachine0 = machineCpu();
+    const copySelf0 = procSample(process.pid);
     // Two writers, like the pipeline's two concurrent batch transactions.
     await Promise.all(
       [0, 1].map(async () => {
@@ -161,6 +164,9 @@ export const ingestScenario: Scenario = {
       }),
     );
     const copySeconds = (performance.now() - copyStart) / 1000;
+    const copySelfPct = cpuPercent(copySelf0, procSample(process.pid));
+    const copyMachine1 = machineCpu();
+    const copyMachinePct = (100 * (copyMachine1.busy - copyMachine0.busy)) / Math.max(1, copyMachine1.total - copyMachine0.total);
     const copyRate = rows.length / copySeconds;
     const copyStored = await telemetryRowCount(admin.pool);
     progress.done(`COPY ceiling: ${fmtInt(rows.length)} rows in ${copySeconds.toFixed(1)} s = ${fmtInt(copyRate)} rows/s (${fmtInt(copyStored)} stored)`);
@@ -172,7 +178,7 @@ export const ingestScenario: Scenario = {
       `CPU while publishing (% of one core; the machine has 2): specfleet process ${round(durableCpu.systemPct, 0)} %, load generator ${round(durableCpu.generatorPct, 0)} %, whole machine ${round(durableCpu.machinePct, 0)} % of all cores (PostgreSQL is the rest)`,
       `naive run CPU: broker+inserts ${round(naiveCpu.systemPct, 0)} %, generator ${round(naiveCpu.generatorPct, 0)} %, machine ${round(naiveCpu.machinePct, 0)} %`,
       `one sample (≈620 B JSON from the simulator's vehicle models) per message; every vehicle keeps ${window} messages unacknowledged`,
-      `COPY ceiling: ${fmtInt(rows.length)} rows (first ${fmtInt(copyRows)} of the run's count) in 2,000-row copyBatch calls on 2 connections; telemetry only (no vehicle_state, no energy_hourly)`,
+      `COPY ceiling: ${fmtInt(rows.length)} rows (first ${fmtInt(copyRows)} of the run's count) in 2,000-row copyBatch calls on 2 connections; telemetry only (no vehicle_state, no energy_hourly); CPU meanwhile: whole machine ${round(copyMachinePct, 0)} % of all cores, the benchmark process (encoding the COPY data) ${round(copySelfPct, 0)} % of one core, PostgreSQL most of the rest`,
       `load generator disconnects: specfleet ${durable.disconnects}, naive ${naiveReport.disconnects}`,
     );
     await copyDb.close();
@@ -197,6 +203,7 @@ export const ingestScenario: Scenario = {
           naive_drain_s: round(naiveDrainS, 1),
           naive_lost_after_drain: naiveCounted.lost,
           copy_ceiling_rows_per_s: Math.round(copyRate),
+          copy_ceiling_cpu: { machine_pct: round(copyMachinePct, 0), bench_process_pct: round(copySelfPct, 0) },
           copy_rows: rows.length,
         },
         ratios: { vs_naive: round(vsNaive, 2), vs_copy_ceiling: round(vsCopy, 2) },
