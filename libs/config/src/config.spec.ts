@@ -43,6 +43,27 @@ describe('loadConfig', () => {
     expect(problems.find((p) => p.startsWith('DATABASE_URL:'))).toContain('(value hidden)');
   });
 
+  it('refuses a database or broker URL that does not parse, naming it without echoing the password', () => {
+    for (const [name, value] of [
+      ['DATABASE_URL', 'postgres://fleet:s3cr/et@db.example:5432/specfleet'],
+      ['DATABASE_URL', 'postgres://fleet:s3cret@db.example:70000/specfleet'],
+      ['INGEST_MQTT_URL', 'mqtt://worker:s3cret@broker example:1883'],
+    ] as const) {
+      let caught: unknown;
+      try {
+        loadConfig({ [name]: value });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, value).toBeInstanceOf(ConfigError);
+      const problems = (caught as ConfigError).problems;
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(new RegExp(`^${name}: must be a URL that parses`));
+      expect((caught as Error).message).not.toContain('s3cr');
+    }
+    expect(loadConfig({ DATABASE_URL: 'postgres://fleet:s3cr%2Fet@db.example:5432/specfleet' }).DATABASE_URL).toContain('%2F');
+  });
+
   it('refuses a demo API key too short to be a secret, without echoing it', () => {
     expect(() => loadConfig({ FLEET_DEMO_API_KEY: 'short-key' })).toThrow(/FLEET_DEMO_API_KEY: .*\(value hidden\)/);
   });

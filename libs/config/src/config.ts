@@ -37,6 +37,14 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<key
     seen.add(name);
     problems.push(describe(name, raw[name], error.message));
   }
+  // URLs must parse, not only start with their scheme: `postgres://u:pa/ss@h/db` or a port of 70000 passed the
+  // pattern and then failed at first use with a stack trace, which carried the whole URL (password included).
+  for (const name of ['DATABASE_URL', 'INGEST_MQTT_URL'] as const) {
+    const value = converted[name];
+    if (seen.has(name) || typeof value !== 'string' || URL.canParse(value)) continue;
+    seen.add(name);
+    problems.push(describe(name, value, 'must be a URL that parses (scheme://user:password@host:port/path; percent-encode / @ : in the password)'));
+  }
   // Across variables. The keepalive bounds must not cross (a client's keepalive is clamped into [min, max]).
   const keepaliveMin = converted['MQTT_KEEPALIVE_MIN_S'];
   const keepaliveMax = converted['MQTT_KEEPALIVE_MAX_S'];
