@@ -37,4 +37,35 @@ describe('npm start (embedded mode)', () => {
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
   });
+
+  // A terminal's Ctrl-C goes to the whole process group: the embedded PostgreSQL stops at once, while the drain still
+  // wants to commit what the simulated fleet sent last. The process must end anyway (SHUTDOWN_TIMEOUT_S), not hang.
+  it('ends on a Ctrl-C to its whole process group, embedded database included, while a fleet publishes', { timeout: 150_000 }, async () => {
+    const groupDir = await mkdtemp(join(tmpdir(), 'specfleet-ctrlc-'));
+    const { chmod } = await import('node:fs/promises');
+    await chmod(groupDir, 0o755);
+    try {
+      const env = {
+        SPECFLEET_DATA_DIR: groupDir,
+        HTTP_PORT: '0',
+        EMBEDDED_PG_PORT: '0',
+        MQTT_PORT: '0',
+        MQTT_WS_PORT: '0',
+        SIM_VEHICLES: '20',
+        SIM_SPEED: '20',
+        SHUTDOWN_TIMEOUT_S: '5',
+        DATABASE_URL: '',
+      };
+      const run = startProcess('apps/specfleet/src/main.ts', env, [], { detached: true });
+      await run.waitFor(/API\s+http:\/\/[^:]+:(\d+)/, 90_000);
+      await new Promise((resolve) => setTimeout(resolve, 3_000)); // vehicles connected and publishing
+      process.kill(-run.child.pid!, 'SIGINT');
+      const code = await Promise.race([run.exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 60_000))]);
+      if (code === 'still running') process.kill(-run.child.pid!, 'SIGKILL');
+      expect(code, run.output().slice(-2000)).not.toBe('still running');
+      expect(run.output()).toMatch(/"msg":"stopped"|did not finish in SHUTDOWN_TIMEOUT_S/);
+    } finally {
+      await rm(groupDir, { recursive: true, force: true });
+    }
+  });
 });

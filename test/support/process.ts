@@ -14,8 +14,9 @@ export interface RunningProcess {
   exited: Promise<number | string>;
 }
 
-export function startProcess(entry: string, env: Record<string, string>, args: readonly string[] = []): RunningProcess {
-  return run(['--import', './scripts/register.mjs', entry, ...args], env);
+/** `detached`: the process leads a process group of its own, so a test can signal the group as a terminal's Ctrl-C does. */
+export function startProcess(entry: string, env: Record<string, string>, args: readonly string[] = [], options: { detached?: boolean } = {}): RunningProcess {
+  return run(['--import', './scripts/register.mjs', entry, ...args], env, options.detached ?? false);
 }
 
 /** What `npm start` does: compile to dist/ (scripts/build.mjs), then run the compiled entry without the loader. */
@@ -24,9 +25,10 @@ export function startCompiled(entry: string, env: Record<string, string>, args: 
   return run([`dist/${entry.replace(/\.ts$/, '.js')}`, ...args], env);
 }
 
-function run(nodeArgs: readonly string[], env: Record<string, string>): RunningProcess {
+function run(nodeArgs: readonly string[], env: Record<string, string>, detached = false): RunningProcess {
   const child = spawn(process.execPath, nodeArgs, {
     cwd: ROOT,
+    detached,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

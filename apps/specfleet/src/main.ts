@@ -19,6 +19,14 @@ async function shutdown(signal: string, code = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'stopping');
+  // Ctrl-C in a terminal signals the whole process group, the embedded PostgreSQL included: it shuts down at once,
+  // and the drain below would wait for it forever (the pipeline retries a batch until the database is back, a
+  // simulated vehicle waits for its last PUBACKs). Past the deadline nothing acknowledged is at risk: a message is
+  // acknowledged only after its commit, so what is still in flight was never acknowledged and its sender keeps it.
+  setTimeout(() => {
+    logger.error({ signal, timeoutS: config.SHUTDOWN_TIMEOUT_S }, 'stop did not finish in SHUTDOWN_TIMEOUT_S (is the database gone?); exiting — nothing uncommitted was acknowledged');
+    process.exit(code === 0 ? 1 : code);
+  }, config.SHUTDOWN_TIMEOUT_S * 1000).unref();
   for (const stop of stack.reverse()) {
     await stop().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
   }

@@ -29,6 +29,7 @@ export const ConfigSchema = Type.Object({
   SIM_VEHICLES: int(0, 100_000, 50, 'simulated vehicles started by npm start (0 for none)'),
   SIM_SEED: Type.String({ minLength: 1, maxLength: 64, default: 'suizhou', description: 'seed of the simulated fleet: the same seed gives the same vehicles and data' }),
   SIM_SPEED: Type.Number({ exclusiveMinimum: 0, maximum: 1_000, default: 1, description: 'simulated seconds per real second of the npm start fleet' }),
+  SHUTDOWN_TIMEOUT_S: int(1, 3_600, 30, 'npm start: how long Ctrl-C/SIGTERM waits for in-flight work before it exits anyway (what is not committed was never acknowledged)'),
   LOG_LEVEL: enumOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', 'pino log level'),
 
   BROKER_METRICS_PORT: port(9883, 'GET /metrics of the standalone broker (apps/broker)'),
