@@ -21,7 +21,8 @@ Fleet
 
 Time
   --speed X                 simulated seconds per real second (default 1)
-  --start ISO               simulated start time (default: now; with --speed > 1 and --duration, so the run ends now)
+  --start ISO               simulated start time (default: now; with --speed > 1 in the past: with --duration so the
+                            run ends now, else (speed − 1) hours back, at most a day); simulated time never passes the clock
   --duration D              stop after D of real time, e.g. 90s, 10m, 2h (default: until Ctrl-C)
   --interval S              seconds between samples (default 10; 60 in backfill)
   --backfill D              publish D of history (e.g. 30d) as fast as the broker acknowledges it, then exit
@@ -224,7 +225,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   let credentials: CredentialMap = {};
   if (plan.credentialsFile) credentials = await loadCredentialsFile(plan.credentialsFile);
   if (plan.provision) {
-    const provisioned = await provisionVehicles(vehicles, { apiUrl: plan.provision.apiUrl, adminKey: plan.provision.adminKey, log: err });
+    // Registered with the interval the fleet will report at, so a vehicle reporting every 60 s is not shown `stale`.
+    const provisioned = await provisionVehicles(vehicles, {
+      apiUrl: plan.provision.apiUrl,
+      adminKey: plan.provision.adminKey,
+      log: err,
+      ...(plan.fleet.reportIntervalS !== undefined ? { reportIntervalS: plan.fleet.reportIntervalS } : {}),
+    });
     credentials = { ...credentials, ...provisioned };
     if (plan.provision.saveTo) await saveCredentialsFile(plan.provision.saveTo, credentials);
   }
@@ -232,8 +239,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const tty = process.stderr.isTTY === true;
 
   if (plan.backfillMs !== undefined) {
-    if (plan.backfillMs > 7 * 86_400_000) {
-      err('sim: note — the default ingestion accepts samples up to 7 days old; raise its accepted ts window for a longer backfill');
+    if (plan.backfillMs > 35 * 86_400_000) {
+      err('sim: note — ingestion accepts samples up to TS_MAX_AGE_DAYS old (35 by default) and dead-letters older ones as TS_TOO_OLD; raise it for a longer backfill');
     }
     err(`sim: backfilling ${formatDuration(plan.backfillMs)} of history for ${vehicles.length} vehicles → ${fleet.url}`);
     let lastPrint = 0;

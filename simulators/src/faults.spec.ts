@@ -62,10 +62,14 @@ describe('fault injection', () => {
     expect(counts.malformed).toBeGreaterThan(5);
     expect(counts.oversize).toBeGreaterThan(0);
     expect(out.samples).toHaveLength(500);
+    const reasons = new Set<string>();
     for (const raw of out.raw) {
       const decoded = decodeTelemetry(new TextEncoder().encode(raw), ctx);
       expect(decoded.rejected.length).toBeGreaterThan(0);
+      for (const r of decoded.rejected) reasons.add(r.reason);
     }
     expect(out.raw.some((r) => r.length > 256 * 1024)).toBe(true);
+    // Each kind of fault reaches its own rejection, not only the parser's: wrong types are valid JSON of the wrong types.
+    expect([...reasons].sort()).toEqual(['INVALID_TS', 'MALFORMED_JSON', 'MISSING_FIELD', 'OUT_OF_RANGE', 'PAYLOAD_TOO_LARGE', 'UNKNOWN_VERSION']);
   });
 });

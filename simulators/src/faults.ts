@@ -171,7 +171,7 @@ export class FaultInjector {
       case 0:
         return json.slice(0, Math.max(1, Math.floor(json.length * this.rng.uniform(0.2, 0.9)))); // truncated
       case 1:
-        return json.replace('"seq":', '"seq":"x').replace(/"ts":"[^"]*"/, '"ts":"yesterday"'); // wrong types
+        return JSON.stringify({ ...JSON.parse(json), seq: 'x', ts: 'yesterday' }); // wrong types (valid JSON)
       case 2:
         return JSON.stringify({ ...JSON.parse(json), v: 2 }); // unknown version
       case 3:

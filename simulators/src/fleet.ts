@@ -28,7 +28,7 @@ export interface FleetOptions {
   password?: string;
   /** Simulated seconds per wall-clock second (live mode). Default 1. */
   speed?: number;
-  /** Simulated time at the start, epoch ms. Default: now, or (with speed > 1 and a duration) early enough to end now. */
+  /** Simulated time at the start, epoch ms. Default: now, or with speed > 1 in the past (liveStartMs); never runs past the wall clock. */
   startMs?: number;
   /** Wall-clock run time, ms (live mode); default until stop(). */
   durationMs?: number;
@@ -196,22 +196,39 @@ function connectSpread(units: Unit[], spreadMs: number): NodeJS.Timeout[] {
 }
 
 /**
- * Starts a live fleet: connects every vehicle and advances simulated time `speed` times faster than the wall clock
- * until `durationMs` has passed or stop() is called. The wall clock only drives the pace; the data comes from the
+ * Starts a live fleet: connects every vehicle and advances simulated time `speed` times faster than the wall clock,
+ * never past it (liveStartMs, simulatedNow), until `durationMs` has passed or stop() is called. The wall clock only drives the pace; the data comes from the
  * seed and the simulated time.
  */
+/** History a faster live fleet replays before it runs with the clock, when neither a start nor a duration is given. */
+const CATCH_UP_MAX_MS = 24 * 3_600_000;
+
+/**
+ * Where a live fleet's simulated time starts. A live fleet never reports from the future (ingestion dead-letters a
+ * sample more than TS_MAX_FUTURE_S ahead as TS_IN_FUTURE), so time `speed` times faster has to start in the past:
+ * with a duration, early enough to reach the wall clock as the run ends; without one, (speed − 1) hours back, at most a
+ * day, which it replays in about an hour before it runs with the clock (see simulatedNow).
+ */
+export function liveStartMs(wallStart: number, speed: number, durationMs?: number): number {
+  const back = speed > 1 ? (durationMs !== undefined ? durationMs * (speed - 1) : Math.min(CATCH_UP_MAX_MS, 3_600_000 * (speed - 1))) : 0;
+  return Math.floor((wallStart - back) / 1000) * 1000;
+}
+
+/** Simulated time `elapsedMs` into a live run: `speed` times the wall clock's pace from `startMs`, never past `wallNow`. */
+export function simulatedNow(startMs: number, speed: number, elapsedMs: number, wallNow: number): number {
+  return Math.min(startMs + elapsedMs * speed, Math.max(startMs, wallNow));
+}
+
 export function startFleet(options: FleetOptions): FleetHandle {
   const seed = String(options.seed ?? 1);
   const speed = options.speed ?? 1;
   if (!(speed > 0)) throw new RangeError('speed must be positive');
   const wallStart = Date.now();
-  const startMs =
-    options.startMs ??
-    Math.floor((options.durationMs !== undefined && speed > 1 ? wallStart - options.durationMs * (speed - 1) : wallStart) / 1000) * 1000;
+  const startMs = options.startMs ?? liveStartMs(wallStart, speed, options.durationMs);
   const shared = buildUnits(options, seed, startMs, 'live');
   const realStart = performance.now();
   const timers = connectSpread(shared.units, options.connectSpreadMs ?? Math.min(5000, shared.units.length * 20));
-  const simNow = (): number => startMs + (performance.now() - realStart) * speed;
+  const simNow = (): number => simulatedNow(startMs, speed, performance.now() - realStart, Date.now());
   const tick = setInterval(() => {
     const target = simNow();
     for (const u of shared.units) advance(u, target, shared.generated);
