@@ -90,6 +90,10 @@ describeEachBackend('ingestion pipeline', (backend) => {
       ['MALFORMED_JSON', '{"v":1,"ts":\u0000}'],
       ['SCHEMA', `{"v":1,"ts":"${new Date(now).toISOString()}","seq":1,"battery":{"\\u0000":1}}`],
     ];
+    // SPEC §4.3: every dead letter is counted in metrics, by reason (each case is one whole-message rejection).
+    const countedBy = async (): Promise<Map<string, number>> =>
+      new Map((await pipeline.metrics.deadLettered.get()).values.map((v) => [String(v.labels.reason), v.value]));
+    const countedBefore = await countedBy();
     let seq = 100;
     for (const [, payload] of cases) {
       await within(pipeline.ingest(message('V-BAD', 'telemetry', payload)), 5_000, 'bad input');
@@ -110,6 +114,12 @@ describeEachBackend('ingestion pipeline', (backend) => {
     expect(big.raw!.byteLength).toBeLessThan(big.raw_size);
     const stored = await test.db.selectFrom('telemetry').select((eb) => eb.fn.countAll<number>().as('n')).where('vehicle_id', '=', 'V-BAD').executeTakeFirstOrThrow();
     expect(Number(stored.n)).toBe(cases.length);
+    const countedAfter = await countedBy();
+    // One count per dead letter this test wrote (the cases, the two bad topics, the event without ts and seq).
+    const expected = new Map<string, number>();
+    for (const d of dl) expected.set(d.reason, (expected.get(d.reason) ?? 0) + 1);
+    expect([...expected.values()].reduce((a, n) => a + n, 0)).toBe(cases.length + 3);
+    for (const [reason, n] of expected) expect((countedAfter.get(reason) ?? 0) - (countedBefore.get(reason) ?? 0), reason).toBe(n);
   });
 
   it('events set, raise and clear alarms and DTCs; a late event does not undo a newer one', async () => {
