@@ -38,6 +38,27 @@ describe('npm start (embedded mode)', () => {
     expect(await second.exited).toBe(0);
   });
 
+  // README's own `apt-get install mosquitto` starts a broker on 1883: the message must name the variable to change.
+  it('refuses a port already in use with one line naming the variable, not a stack trace', { timeout: 120_000 }, async () => {
+    const { createServer } = await import('node:net');
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '0.0.0.0', resolve));
+    const port = (holder.address() as { port: number }).port;
+    const busyDir = await mkdtemp(join(tmpdir(), 'specfleet-busy-'));
+    const { chmod } = await import('node:fs/promises');
+    await chmod(busyDir, 0o755);
+    try {
+      const env = { SPECFLEET_DATA_DIR: busyDir, HTTP_PORT: '0', EMBEDDED_PG_PORT: '0', MQTT_PORT: String(port), MQTT_WS_PORT: '0', SIM_VEHICLES: '0', DATABASE_URL: '' };
+      const run = startProcess('apps/specfleet/src/main.ts', env);
+      expect(await run.exited, run.output().slice(-2000)).toBe(78);
+      expect(run.output()).toContain(`specfleet: MQTT_PORT: 0.0.0.0:${port} is already in use`);
+      expect(run.output()).not.toMatch(/\n\s+at /);
+    } finally {
+      holder.close();
+      await rm(busyDir, { recursive: true, force: true });
+    }
+  });
+
   // A terminal's Ctrl-C goes to the whole process group: the embedded PostgreSQL stops at once, while the drain still
   // wants to commit what the simulated fleet sent last. The process must end anyway (SHUTDOWN_TIMEOUT_S), not hang.
   it('ends on a Ctrl-C to its whole process group, embedded database included, while a fleet publishes', { timeout: 150_000 }, async () => {

@@ -8,7 +8,7 @@
 // - connectivity: logged; vehicle_state is fed by the retained status and Last Will messages the workers receive.
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { createLogger, loadConfigOrExit, serveMetrics } from '@fleet/config';
+import { createLogger, describeListenError, loadConfigOrExit, serveMetrics } from '@fleet/config';
 import { createDatabase, ServiceAccountRepository, VehicleRepository } from '@fleet/db';
 import { brokerOptionsFromConfig } from './broker.options.js';
 import { BrokerModule } from './broker.module.js';
@@ -68,7 +68,9 @@ try {
     });
   }
 } catch (error) {
-  logger.fatal({ err: error }, 'broker start-up failed');
+  const listen = describeListenError(error, config);
+  if (listen) process.stderr.write(`broker: ${listen}\n`);
+  else logger.fatal({ err: error }, 'broker start-up failed');
   await database.close().catch(() => undefined);
-  process.exit(1);
+  process.exit(listen ? 78 : 1);
 }

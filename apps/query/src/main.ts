@@ -1,7 +1,7 @@
 // The query service on its own (distributed mode): DATABASE_URL required, serves HTTP_PORT.
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
-import { createLogger, loadConfigOrExit } from '@fleet/config';
+import { createLogger, describeListenError, loadConfigOrExit } from '@fleet/config';
 import { createDatabase } from '@fleet/db';
 import { ensureDemoTenant } from './auth/api-key-admin.js';
 import { tcpProbe } from './health/tcp-probe.js';
@@ -31,7 +31,16 @@ const app = await createQueryApp({
   options: queryOptionsFromConfig(config),
   readiness: { broker: tcpProbe(broker.host, broker.port) },
 });
-await app.listen({ port: config.HTTP_PORT, host: '0.0.0.0' });
+try {
+  await app.listen({ port: config.HTTP_PORT, host: '0.0.0.0' });
+} catch (error) {
+  const listen = describeListenError(error, config);
+  if (!listen) throw error;
+  process.stderr.write(`query: ${listen}\n`);
+  await app.close().catch(() => undefined);
+  await database.close().catch(() => undefined);
+  process.exit(78);
+}
 // HTTP_PORT=0 picks a free port: log the one bound.
 logger.info({ port: (app.getHttpServer().address() as AddressInfo).port }, 'query API listening');
 const stop = async (): Promise<void> => {

@@ -3,7 +3,7 @@
 // fleet of SIM_VEHICLES vehicles, all in this process. Ctrl-C stops everything; the next start keeps the data.
 import 'reflect-metadata';
 import { join } from 'node:path';
-import { createLogger, loadConfigOrExit } from '@fleet/config';
+import { createLogger, describeListenError, loadConfigOrExit } from '@fleet/config';
 import { createDatabase, migrateToLatest } from '@fleet/db';
 import { fleetDefinition, startFleet, type FleetHandle } from '../../../simulators/src/index.js';
 import { DEMO_TENANT, provisionDemoVehicles, seedDemoTenant } from './demo.js';
@@ -98,6 +98,13 @@ try {
     ].join('\n'),
   );
 } catch (error) {
-  logger.fatal({ err: error }, 'start-up failed');
-  await shutdown('start-up failure', 1);
+  const listen = describeListenError(error, config);
+  if (listen) {
+    // A configuration problem, said like one (SPEC §7): the variable to change, no stack trace.
+    process.stderr.write(`specfleet: ${listen}\n`);
+    await shutdown('start-up failure', 78);
+  } else {
+    logger.fatal({ err: error }, 'start-up failed');
+    await shutdown('start-up failure', 1);
+  }
 }

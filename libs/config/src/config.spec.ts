@@ -1,5 +1,6 @@
+import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, describeListenError, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
   it('applies the documented defaults to an empty environment and freezes the result', () => {
@@ -62,6 +63,21 @@ describe('loadConfig', () => {
       expect((caught as Error).message).not.toContain('s3cr');
     }
     expect(loadConfig({ DATABASE_URL: 'postgres://fleet:s3cr%2Fet@db.example:5432/specfleet' }).DATABASE_URL).toContain('%2F');
+  });
+
+  it('names the variable of a port already in use, from the error a second listen really raises', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as { port: number }).port;
+    const second = createServer();
+    const error = await new Promise<Error>((resolve) => {
+      second.once('error', resolve);
+      second.listen(port, '127.0.0.1');
+    });
+    holder.close();
+    const config = loadConfig({ MQTT_PORT: String(port) });
+    expect(describeListenError(error, config)).toBe(`MQTT_PORT: 127.0.0.1:${port} is already in use (another broker or server?); set MQTT_PORT to a free port, or 0 for any free port`);
+    expect(describeListenError(new Error('boom'), config)).toBeUndefined();
   });
 
   it('refuses a demo API key too short to be a secret, without echoing it', () => {

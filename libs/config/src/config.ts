@@ -82,3 +82,25 @@ export function loadConfigOrExit(service: string): Config {
     process.exit(78);
   }
 }
+
+/** Variables that name a port a specfleet process listens on. */
+const LISTEN_PORTS = ['MQTT_PORT', 'MQTT_WS_PORT', 'HTTP_PORT', 'BROKER_METRICS_PORT', 'INGEST_METRICS_PORT'] as const;
+
+/**
+ * A port that cannot be listened on (in use: another broker on 1883, say; or privileged), as one line that names the
+ * variable to change, instead of a stack trace; undefined for any other error.
+ */
+export function describeListenError(error: unknown, config: Config): string | undefined {
+  const e = error as { code?: unknown; port?: unknown; address?: unknown } | null;
+  if (!e || typeof e !== 'object' || !['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL'].includes(String(e.code)) || typeof e.port !== 'number') return undefined;
+  const names = LISTEN_PORTS.filter((name) => config[name] === e.port);
+  const variable = names.length > 0 ? names.join(' / ') : 'a port variable';
+  const where = `${typeof e.address === 'string' ? e.address : 'this host'}:${e.port}`;
+  const why =
+    e.code === 'EADDRINUSE'
+      ? `${where} is already in use (another broker or server?)`
+      : e.code === 'EACCES'
+        ? `${where} needs privileges this process does not have`
+        : `${where} is not an address of this machine (MQTT_HOST?)`;
+  return `${variable}: ${why}; set ${names[0] ?? 'it'} to a free port, or 0 for any free port`;
+}
