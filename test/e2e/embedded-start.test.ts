@@ -21,6 +21,14 @@ describe('npm start (embedded mode)', () => {
     const first = startProcess('apps/specfleet/src/main.ts', env);
     const [, port] = await first.waitFor(/API\s+http:\/\/[^:]+:(\d+)/, 90_000);
     expect(first.output()).toMatch(/database\s+embedded PostgreSQL .* — PostgreSQL \d+\.\d+, [1-9]\d* new migrations/);
+    // Where an operator points psql or Grafana (SPEC §6): the embedded server's URL, and it answers.
+    const [, psqlUrl] = first.output().match(/psql (postgres:\/\/\S+)/) ?? [];
+    expect(psqlUrl).toMatch(/^postgres:\/\/[^@]+@127\.0\.0\.1:\d+\/specfleet$/);
+    const pg = await import('pg');
+    const client = new pg.default.Client({ connectionString: psqlUrl });
+    await client.connect();
+    expect((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM tenants')).rows[0]!.n).toBeGreaterThanOrEqual(1);
+    await client.end();
     const live = await fetch(`http://127.0.0.1:${port}/health/live`);
     expect(live.status).toBe(200);
     expect(await live.json()).toEqual({ status: 'ok' });

@@ -62,3 +62,17 @@ export async function provisionDemoVehicles(db: Kysely<DB>, vehicles: readonly F
   }
   return credentials;
 }
+
+/**
+ * The broker URL the in-process fleet connects to: MQTT_HOST when the broker listens on one address (a LAN address or
+ * ::1 does not answer on 127.0.0.1), loopback when it listens on all of them.
+ */
+export function fleetBrokerUrl(mqttHost: string, port: number): string {
+  const host = mqttHost === '0.0.0.0' || mqttHost === '::' ? '127.0.0.1' : mqttHost;
+  return `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Largest backlog message of the in-process fleet: under MQTT_MAX_PACKET_BYTES (with room for the topic and headers), at most the simulator's 200 KiB. */
+export function fleetMaxBatchBytes(maxPacketBytes: number): number {
+  return Math.max(512, Math.min(200 * 1024, maxPacketBytes - 1024));
+}

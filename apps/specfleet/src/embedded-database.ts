@@ -7,6 +7,8 @@ import { ensureDatabaseExists, startEmbeddedPostgres } from '@fleet/db';
 export interface OpenedDatabase {
   url: string;
   description: string;
+  /** The URL an operator points psql or Grafana at (SPEC §6): the embedded server's, whose login is local; never DATABASE_URL's, which holds a password. */
+  psqlUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export async function openDatabaseUrl(config: Config, logger: Logger): Promise<O
   await ensureDatabaseExists(embedded.adminUrl, 'specfleet');
   return {
     url: url.toString(),
+    psqlUrl: url.toString(),
     description: `embedded PostgreSQL in ${dataDir} on 127.0.0.1:${embedded.port}`,
     stop: () => embedded.stop(),
   };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createLogger, describeListenError, loadConfigOrExit } from '@fleet/config';
 import { createDatabase, migrateToLatest } from '@fleet/db';
 import { fleetDefinition, startFleet, type FleetHandle } from '../../../simulators/src/index.js';
-import { DEMO_TENANT, provisionDemoVehicles, seedDemoTenant } from './demo.js';
+import { DEMO_TENANT, fleetBrokerUrl, fleetMaxBatchBytes, provisionDemoVehicles, seedDemoTenant } from './demo.js';
 import { openDatabaseUrl } from './embedded-database.js';
 import { startStack } from './stack.js';
 
@@ -61,7 +61,8 @@ try {
   if (vehicles.length > 0) {
     const credentials = await provisionDemoVehicles(running.db, vehicles);
     fleet = startFleet({
-      url: `mqtt://127.0.0.1:${running.mqttPort}`,
+      url: fleetBrokerUrl(config.MQTT_HOST, running.mqttPort),
+      maxBatchBytes: fleetMaxBatchBytes(config.MQTT_MAX_PACKET_BYTES),
       seed: config.SIM_SEED,
       vehicles,
       credentials,
@@ -80,6 +81,7 @@ try {
       '',
       'specfleet is running (embedded mode)',
       `  database    ${database.description} — ${backend}, ${report.applied.length} new migrations`,
+      ...(database.psqlUrl ? [`              psql ${database.psqlUrl}   (tables: README, "SQL surface")`] : []),
       `  MQTT        mqtt://${config.PUBLIC_HOST}:${running.mqttPort}${running.wsPort ? `   ws://${config.PUBLIC_HOST}:${running.wsPort}` : ''}`,
       `  API         ${api}   (OpenAPI: ${api}/docs, GET /health/live)`,
       `  tenant      ${DEMO_TENANT.id}: operator key ${keys.operatorKey}`,

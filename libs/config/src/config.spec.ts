@@ -80,6 +80,13 @@ describe('loadConfig', () => {
     expect(describeListenError(new Error('boom'), config)).toBeUndefined();
   });
 
+  it('refuses the same key as the demo operator key and the admin key, without echoing it', () => {
+    const key = 'sfk_demo_0123456789abcdefghijklmnop';
+    expect(() => loadConfig({ FLEET_DEMO_API_KEY: key, FLEET_ADMIN_API_KEY: key })).toThrow(/FLEET_ADMIN_API_KEY: must differ from FLEET_DEMO_API_KEY/);
+    expect(() => loadConfig({ FLEET_DEMO_API_KEY: key, FLEET_ADMIN_API_KEY: key })).not.toThrow(new RegExp(key));
+    expect(loadConfig({ FLEET_DEMO_API_KEY: key, FLEET_ADMIN_API_KEY: `${key}-admin` }).FLEET_ADMIN_API_KEY).toBe(`${key}-admin`);
+  });
+
   it('refuses a demo API key too short to be a secret, without echoing it', () => {
     expect(() => loadConfig({ FLEET_DEMO_API_KEY: 'short-key' })).toThrow(/FLEET_DEMO_API_KEY: .*\(value hidden\)/);
   });

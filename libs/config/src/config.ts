@@ -51,6 +51,10 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<key
   if (problems.length === 0 && typeof keepaliveMin === 'number' && typeof keepaliveMax === 'number' && keepaliveMin > keepaliveMax) {
     problems.push(`MQTT_KEEPALIVE_MIN_S: must not exceed MQTT_KEEPALIVE_MAX_S (${keepaliveMax}), got ${keepaliveMin}`);
   }
+  // One key cannot be both: the second role would be skipped (a key is stored once), and the printed admin key get 403.
+  if (problems.length === 0 && converted['FLEET_DEMO_API_KEY'] !== undefined && converted['FLEET_DEMO_API_KEY'] === converted['FLEET_ADMIN_API_KEY']) {
+    problems.push('FLEET_ADMIN_API_KEY: must differ from FLEET_DEMO_API_KEY (one key has one role: operator or admin), got the same value (hidden)');
+  }
   // Raw telemetry must outlive the accepted sample age: a late sample for an hour whose raw rows retention already
   // dropped makes ingestion recompute that hour's energy from what is left, and shrink it.
   const retentionDays = converted['RETENTION_TELEMETRY_DAYS'];
