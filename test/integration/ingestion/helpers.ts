@@ -134,6 +134,11 @@ export async function eventually(check: () => Promise<boolean> | boolean, ms: nu
 
 // SPECFLEET_TEST_MOSQUITTO_BIN first (what .ci/run exports, from infra/mosquitto.sh bin), then the usual paths.
 export const MOSQUITTO_BIN = [process.env['SPECFLEET_TEST_MOSQUITTO_BIN'], '/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/bin/mosquitto'].find((p): p is string => !!p && existsSync(p));
+// The kill -9 test of a distributed worker and the $share test need it: on a laptop without Mosquitto they are skipped
+// (and say so), but in CI a missing broker must fail the run, not shrink it.
+if (!MOSQUITTO_BIN && process.env['CI']) {
+  throw new Error('CI: mosquitto not found (SPECFLEET_TEST_MOSQUITTO_BIN, /usr/sbin/mosquitto, …): .ci/run installs it with infra/mosquitto.sh');
+}
 
 /**
  * A throwaway Mosquitto 2 on a free port. `max_inflight_messages 0` (unlimited): workers hold PUBACKs until their

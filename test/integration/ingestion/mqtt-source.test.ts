@@ -35,7 +35,7 @@ describeEachBackend('MQTT ingest worker', (backend) => {
 
   beforeAll(async () => {
     test = await createTestDatabase(backend);
-    await provisionVehicles(test.db, ['V-MQ', 'V-KILL']);
+    await provisionVehicles(test.db, ['V-MQ', 'V-KILL', 'V-BADMQ']);
     broker = await Aedes.createBroker();
     broker.on('ack', (_packet, client) => acks.push(client.id));
     listener = createServer((socket) => {
@@ -95,6 +95,28 @@ describeEachBackend('MQTT ingest worker', (backend) => {
     await proxy.restore();
     await eventually(async () => acks.filter((id) => id === clientId).length === 5, 10_000, 'PUBACKs after commit');
     expect(await count('V-MQ')).toBe(5);
+  });
+
+  // SPEC §4.3 through the worker: a message that cannot be stored is dead-lettered and acknowledged (not redelivered
+  // for ever), and the stream carries on.
+  it('dead-letters and acknowledges a malformed message, then stores the next one', { timeout: 30_000 }, async () => {
+    const clientId = `ingest-bad-${backend.kind}`;
+    const { pipeline } = await pipelineBehindProxy();
+    const { app } = await startWorker(brokerUrl, clientId, pipeline);
+    cleanups.push(() => app.close());
+    const pub = await publisher('V-BADMQ');
+    await pub.publishAsync('fleet/V-BADMQ/telemetry', '{"v":1,"ts":', { qos: 1 });
+    await pub.publishAsync('fleet/V-BADMQ/telemetry', JSON.stringify({ v: 1, ts: new Date().toISOString(), seq: 1, battery: { soc_pct: 140 } }), { qos: 1 });
+    await pub.publishAsync('fleet/V-BADMQ/telemetry', JSON.stringify(sample({ tsMs: Date.now() - 60_000, seq: 2 })), { qos: 1 });
+    await eventually(async () => acks.filter((id) => id === clientId).length === 3, 10_000, 'the worker acknowledges all three');
+    const dl = await test.db.selectFrom('dead_letters').select(['reason', 'topic', 'vehicle_id']).where('vehicle_id', '=', 'V-BADMQ').orderBy('id').execute();
+    // The earlier tests' workers are still subscribed (aedes has no $share): each of them writes its own dead letter.
+    const distinct = [...new Map(dl.map((d) => [JSON.stringify(d), d])).values()];
+    expect(distinct).toEqual([
+      { reason: 'MALFORMED_JSON', topic: 'fleet/V-BADMQ/telemetry', vehicle_id: 'V-BADMQ' },
+      { reason: 'OUT_OF_RANGE', topic: 'fleet/V-BADMQ/telemetry', vehicle_id: 'V-BADMQ' },
+    ]);
+    expect(await count('V-BADMQ')).toBe(1);
   });
 
   it('a worker that dies before committing gets the messages again under the same client id; none stored twice', { timeout: 30_000 }, async () => {
