@@ -151,7 +151,9 @@ describeEachBackend('energy_hourly, energy_10min and energy_daily equal the refe
           for (const c of ENERGY_COLUMNS) expect(d[c], `daily ${c} on ${d.day.toISOString()}`).toBeCloseTo(ref.sums[c]!, 6);
         }
       }),
-      { numRuns: 25, interruptAfterTimeLimit: 90_000 },
+      // 25 runs take ~1 s; the time limit only stops a pathological run, and then fails it: an interrupted property
+      // test must not pass on the few cases it got through.
+      { numRuns: 25, interruptAfterTimeLimit: 90_000, markInterruptAsFailure: true },
     );
   });
 });
