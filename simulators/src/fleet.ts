@@ -195,11 +195,6 @@ function connectSpread(units: Unit[], spreadMs: number): NodeJS.Timeout[] {
   return units.map((u, i) => setTimeout(() => u.client.start(), units.length > 1 ? (spreadMs * i) / units.length : 0));
 }
 
-/**
- * Starts a live fleet: connects every vehicle and advances simulated time `speed` times faster than the wall clock,
- * never past it (liveStartMs, simulatedNow), until `durationMs` has passed or stop() is called. The wall clock only drives the pace; the data comes from the
- * seed and the simulated time.
- */
 /** History a faster live fleet replays before it runs with the clock, when neither a start nor a duration is given. */
 const CATCH_UP_MAX_MS = 24 * 3_600_000;
 
@@ -207,7 +202,7 @@ const CATCH_UP_MAX_MS = 24 * 3_600_000;
  * Where a live fleet's simulated time starts. A live fleet never reports from the future (ingestion dead-letters a
  * sample more than TS_MAX_FUTURE_S ahead as TS_IN_FUTURE), so time `speed` times faster has to start in the past:
  * with a duration, early enough to reach the wall clock as the run ends; without one, (speed − 1) hours back, at most a
- * day, which it replays in about an hour before it runs with the clock (see simulatedNow).
+ * day, which it replays in at most an hour before it runs with the clock (see simulatedNow).
  */
 export function liveStartMs(wallStart: number, speed: number, durationMs?: number): number {
   const back = speed > 1 ? (durationMs !== undefined ? durationMs * (speed - 1) : Math.min(CATCH_UP_MAX_MS, 3_600_000 * (speed - 1))) : 0;
@@ -219,6 +214,11 @@ export function simulatedNow(startMs: number, speed: number, elapsedMs: number, 
   return Math.min(startMs + elapsedMs * speed, Math.max(startMs, wallNow));
 }
 
+/**
+ * Starts a live fleet: connects every vehicle and advances simulated time `speed` times faster than the wall clock,
+ * never past it (liveStartMs, simulatedNow), until `durationMs` has passed or stop() is called. The wall clock only
+ * drives the pace; the data comes from the seed and the simulated time.
+ */
 export function startFleet(options: FleetOptions): FleetHandle {
   const seed = String(options.seed ?? 1);
   const speed = options.speed ?? 1;
