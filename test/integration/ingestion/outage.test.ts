@@ -30,7 +30,7 @@ describeEachBackend('ingestion during a database outage', (backend) => {
 
   beforeAll(async () => {
     test = await createTestDatabase(backend);
-    await provisionVehicles(test.db, ['V-OUT', 'V-POISON', 'V-NUL']);
+    await provisionVehicles(test.db, ['V-OUT', 'V-POISON', 'V-POISON2', 'V-NUL']);
     const target = new URL(test.url);
     proxy = new DatabaseOutageProxy(target.hostname, Number(target.port || 5432));
     await proxy.start();
@@ -178,6 +178,18 @@ describeEachBackend('ingestion during a database outage', (backend) => {
     expect(dl.map((d) => d.reason)).toEqual(['STORAGE_REJECTED']);
     expect(dl[0]!.detail).toContain('sf_test_refuses');
     expect(dl[0]!.raw!.toString()).toContain('13.37');
+
+    // A backlog the database refuses that also holds an element the decoder refused: that element's own dead letter
+    // (its reason, its index) is kept beside the STORAGE_REJECTED one, and counted by its reason.
+    const tooOld = async () => (await pipeline.metrics.deadLettered.get()).values.find((v) => v.labels.reason === 'TS_TOO_OLD')?.value ?? 0;
+    const tooOldBefore = await tooOld();
+    const mixed = [sample({ tsMs: t0 + 10_000, seq: 1001, odometer: 13.37 }), sample({ tsMs: Date.now() - 400 * 86_400_000, seq: 1002 })];
+    await within(Promise.all([pipeline.ingest(message('V-POISON2', 'telemetry', mixed)), good(5)]), 10_000, 'batch with a mixed poison message');
+    const dl2 = await test.db.selectFrom('dead_letters').selectAll().where('vehicle_id', '=', 'V-POISON2').orderBy('id').execute();
+    expect(dl2.map((d) => d.reason)).toEqual(['TS_TOO_OLD', 'STORAGE_REJECTED']);
+    expect(dl2[0]!.detail).toContain('[1]');
+    expect(await tooOld()).toBe(tooOldBefore + 1);
+    await sql`ALTER TABLE telemetry DROP CONSTRAINT sf_test_refuses`.execute(test.db);
   });
 
   // U+0000 and unpaired surrogates are valid JSON that PostgreSQL cannot store; the decoder refuses them per element,

@@ -381,25 +381,24 @@ export class IngestionPipeline implements IngestSink {
       const item = items[0]!;
       const detail = `database refused the message: ${(error as Error).message} (${String((error as { code?: unknown }).code)})`;
       this.logger.error({ event: 'storage_rejected', vehicleId: item.vehicleId, topic: item.topic, err: detail }, 'message dead-lettered by the database');
-      await this.writeBatch([
-        {
-          ...item,
-          telemetry: [],
-          events: [],
-          status: undefined,
-          deadLetters: [
-            {
-              topic: storableTopic(item.topic),
-              vehicleId: item.vehicleId ?? null,
-              reason: STORAGE_REJECTED,
-              detail: escapeUnsafeText(detail).slice(0, 2000),
-              raw: item.payload,
-              receivedAt: item.receivedAt,
-              elements: Math.max(1, item.telemetry.length + item.events.length),
-            },
-          ],
-        },
-      ]);
+      const rejected: DeadLetter = {
+        topic: storableTopic(item.topic),
+        vehicleId: item.vehicleId ?? null,
+        reason: STORAGE_REJECTED,
+        detail: escapeUnsafeText(detail).slice(0, 2000),
+        raw: item.payload,
+        receivedAt: item.receivedAt,
+        elements: Math.max(1, item.telemetry.length + item.events.length),
+      };
+      const alone = { ...item, telemetry: [], events: [], status: undefined };
+      // The message's own dead letters (elements the decoder refused) stay, beside the one for what the database
+      // refused; only if the database refuses those too is the STORAGE_REJECTED row written alone.
+      try {
+        await this.writeBatch([{ ...alone, deadLetters: [...item.deadLetters, rejected] }]);
+      } catch (again) {
+        if (item.deadLetters.length === 0 || !isPoison(again)) throw again;
+        await this.writeBatch([{ ...alone, deadLetters: [rejected] }]);
+      }
       this.committed.add(item);
       return;
     }
