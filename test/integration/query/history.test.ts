@@ -19,6 +19,10 @@ describeEachBackend('vehicle telemetry and events', (backend) => {
       { vehicle_id: 'V-1', ts: new Date('2026-11-20T08:10:00Z'), seq: 1, kind: 'alarm', code: 'SOC_LOW', level: 1, active: true, message: null, data: null },
       { vehicle_id: 'V-1', ts: new Date('2026-11-20T08:20:00Z'), seq: 2, kind: 'alarm', code: 'SOC_LOW', level: 1, active: false, message: null, data: null },
       { vehicle_id: 'V-1', ts: new Date('2026-11-20T08:30:00Z'), seq: 3, kind: 'state', code: null, level: null, active: null, message: 'working', data: { from: 'idle' } },
+      // `level` and `active` are optional in the contract: a raise without `active`, a clear without `level`.
+      { vehicle_id: 'V-1', ts: new Date('2026-11-20T08:40:00Z'), seq: 4, kind: 'alarm', code: 'H2_LEAK', level: 3, active: true, message: null, data: null },
+      { vehicle_id: 'V-1', ts: new Date('2026-11-20T08:45:00Z'), seq: 5, kind: 'alarm', code: 'H2_LEAK', level: null, active: false, message: null, data: null },
+      { vehicle_id: 'V-1', ts: new Date('2026-11-20T08:50:00Z'), seq: 6, kind: 'alarm', code: 'DOOR_OPEN', level: 2, active: null, message: null, data: null },
     ]);
     // Two more vehicles with snapshots and active alarms, so every fleet-wide listing has more than one page at limit=1.
     const now = new Date();
@@ -62,11 +66,15 @@ describeEachBackend('vehicle telemetry and events', (backend) => {
 
   it('lists events newest first with filters', async () => {
     const all = await h.request('GET', `/api/v1/vehicles/V-1/events?${range}`, h.keys.acme.operator);
-    expect(all.body.items.map((e: { seq: number }) => e.seq)).toEqual([3, 2, 1]);
-    const alarms = await h.request('GET', `/api/v1/vehicles/V-1/events?${range}&kind=alarm&active=true`, h.keys.acme.operator);
-    expect(alarms.body.items).toEqual([expect.objectContaining({ seq: 1, code: 'SOC_LOW', level: 1, active: true })]);
-    const history = await h.request('GET', `/api/v1/alarms?active=false&${range}`, h.keys.acme.operator);
-    expect(history.body.items.map((e: { seq: number }) => e.seq)).toEqual([2, 1]);
+    expect(all.body.items.map((e: { seq: number }) => e.seq)).toEqual([6, 5, 4, 3, 2, 1]);
+    const seqs = async (qs: string) => (await h.request('GET', `/api/v1/${qs}`, h.keys.acme.operator)).body.items.map((e: { seq: number }) => e.seq);
+    // A raise without `active` is a raise (as ingestion's merge reads it); the state event has no active state at all.
+    expect(await seqs(`vehicles/V-1/events?${range}&kind=alarm&active=true`)).toEqual([6, 4, 1]);
+    expect(await seqs(`vehicles/V-1/events?${range}&active=true`)).toEqual([6, 4, 1]);
+    expect(await seqs(`vehicles/V-1/events?${range}&active=false`)).toEqual([5, 2]);
+    // The history holds every alarm event, the clear without a level included; min_level reads a missing level as 1.
+    expect(await seqs(`alarms?active=false&${range}`)).toEqual([6, 5, 4, 2, 1]);
+    expect(await seqs(`alarms?active=false&min_level=2&${range}`)).toEqual([6, 4]);
   });
 
   it("refuses another listing's cursor: an events cursor sent to telemetry is 400 invalid_cursor, not a wrong page", async () => {
@@ -122,5 +130,11 @@ describeEachBackend('vehicle telemetry and events', (backend) => {
     expect(await code(`${range}&bucket=1m&signals=colour`)).toBe('invalid_parameter');
     expect(await code(`${range}&limit=20000`)).toBe('page_too_large');
     expect(await code('from=2026-13-01T00:00:00Z')).toBe('invalid_time');
+    // Active alarms have no time range: a from or to is refused, not ignored unread (garbage included).
+    const alarms = async (qs: string) => (await h.request('GET', `/api/v1/alarms?${qs}`, h.keys.acme.operator)).body.error?.code;
+    expect(await alarms('from=garbage')).toBe('invalid_parameter');
+    expect(await alarms('active=true&to=2026-11-20T09:00:00Z')).toBe('invalid_parameter');
+    expect(await alarms('active=false&from=garbage')).toBe('invalid_time');
+    expect(await alarms('min_level=2')).toBeUndefined();
   });
 });

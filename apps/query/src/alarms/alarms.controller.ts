@@ -3,6 +3,7 @@
 import { Controller, Get, Inject, Injectable, Query } from '@nestjs/common';
 import Type, { type Static } from 'typebox';
 import { Caller, type Principal } from '../auth/principal.js';
+import { ApiError } from '../common/api-error.js';
 import { Endpoint } from '../common/endpoint.js';
 import { decodeCursor, LISTINGS, resolveLimit, toPage } from '../common/pagination.js';
 import { BooleanParam, CursorParam, Iso, LimitParam, Nullable, TimeParam } from '../common/schemas.js';
@@ -15,7 +16,7 @@ import { EventSchema } from '../vehicles/vehicles.schema.js';
 export const AlarmsQuery = Type.Object(
   {
     active: Type.Optional(BooleanParam('true (default): alarms active now; false: alarm events (raised and cleared) in [from, to)')),
-    min_level: Type.Optional(Type.Integer({ minimum: 1, maximum: 3, description: 'lowest GB/T 32960 level to include (default 1)' })),
+    min_level: Type.Optional(Type.Integer({ minimum: 1, maximum: 3, description: 'lowest GB/T 32960 level to include (default 1; an alarm event without a level counts as 1)' })),
     from: Type.Optional(TimeParam('history start (active=false); default to − 24 h')),
     to: Type.Optional(TimeParam('history end (active=false); default now')),
     limit: Type.Optional(LimitParam),
@@ -46,6 +47,10 @@ export class AlarmsService {
     const limit = resolveLimit(q.limit, this.options.page);
     const minLevel = q.min_level ?? 1;
     if (q.active !== false) {
+      // Active alarms have no time range: a from or to here is a mistake to say, not a filter to ignore unread.
+      if (q.from !== undefined || q.to !== undefined) {
+        throw new ApiError('invalid_parameter', 'from and to apply to the alarm history (active=false); the active alarms are those of now');
+      }
       const after = decodeCursor(q.cursor, LISTINGS.alarmsActive);
       const rows = await this.fleet.listActiveAlarms(tenantId, minLevel, {
         after: after ? { level: after[0] as number, vehicleId: after[1] as string, code: after[2] as string } : undefined,
@@ -58,7 +63,9 @@ export class AlarmsService {
     const before = decodeCursor(q.cursor, LISTINGS.alarmsHistory);
     const rows = await this.events.listAlarmHistory(
       tenantId,
-      { from: range.from, to: range.to, minLevel },
+      // min_level only when asked for: an alarm event may carry no level (a clear usually does not), and it belongs to
+      // the history all the same.
+      { from: range.from, to: range.to, minLevel: q.min_level },
       { before: before ? { ts: new Date(before[0] as number), vehicleId: before[1] as string, seq: before[2] as number } : undefined, limit },
     );
     const page = toPage(rows, limit, LISTINGS.alarmsHistory, (r) => [r.ts.getTime(), r.vehicle_id, r.seq], presentEvent);

@@ -28,8 +28,10 @@ export class EventQueryRepository {
       .where('ts', '>=', filter.from)
       .where('ts', '<', filter.to);
     if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
-    if (filter.active !== undefined) q = q.where('active', '=', filter.active);
-    if (filter.minLevel !== undefined) q = q.where('level', '>=', filter.minLevel);
+    // An alarm or DTC event without `active` raises (as ingestion's merge reads it, vehicle-state-merge.ts); without
+    // `level` it counts as level 1. Other kinds have no active state or level: a filter on either leaves them out.
+    if (filter.active !== undefined) q = q.where(sql<boolean>`coalesce(active, CASE WHEN kind IN ('alarm', 'dtc') THEN true END)`, '=', filter.active);
+    if (filter.minLevel !== undefined) q = q.where(sql<number>`coalesce(level, CASE WHEN kind = 'alarm' THEN 1 END)`, '>=', filter.minLevel);
     const before = page.before;
     if (before) q = q.where(sql<boolean>`(ts, seq) < (${before.ts.toISOString()}::timestamptz, ${before.seq}::bigint)`);
     return q.orderBy('ts', 'desc').orderBy('seq', 'desc').limit(page.limit + 1).execute();
@@ -48,8 +50,8 @@ export class EventQueryRepository {
       .where('e.kind', '=', 'alarm')
       .where('e.ts', '>=', filter.from)
       .where('e.ts', '<', filter.to);
-    if (filter.active !== undefined) q = q.where('e.active', '=', filter.active);
-    if (filter.minLevel !== undefined) q = q.where('e.level', '>=', filter.minLevel);
+    if (filter.active !== undefined) q = q.where(sql<boolean>`coalesce(e.active, true)`, '=', filter.active);
+    if (filter.minLevel !== undefined) q = q.where(sql<number>`coalesce(e.level, 1)`, '>=', filter.minLevel);
     const before = page.before;
     if (before) {
       q = q.where(sql<boolean>`(e.ts, e.vehicle_id, e.seq) < (${before.ts.toISOString()}::timestamptz, ${before.vehicleId}::text, ${before.seq}::bigint)`);
