@@ -59,6 +59,14 @@ describeEachBackend('vehicle telemetry and events', (backend) => {
       samples: 15,
       signals: { speed_kmh: { avg: 22, min: 15, max: 29, last: 29 }, soc_pct: { avg: 79, min: 75.5, max: 82.5, last: 75.5 } },
     });
+    // A `real` column's samples read in a bucket as they do raw: 31.7, not the float8 view of the stored float4.
+    await seedVehicle(h.database, { id: 'V-REAL' });
+    await seedTelemetry(h.database, [{ vehicle_id: 'V-REAL', ts: new Date('2026-11-20T08:05:00Z'), seq: 1, soc_pct: 31.7, speed_kmh: 12.3 }]);
+    const real = await h.request('GET', `/api/v1/vehicles/V-REAL/telemetry?${range}&bucket=1h&signals=soc_pct,speed_kmh`, h.keys.acme.operator);
+    const raw = await h.request('GET', `/api/v1/vehicles/V-REAL/telemetry?${range}`, h.keys.acme.operator);
+    expect(raw.body.items[0].soc_pct).toBe(31.7);
+    expect(real.body.items[0].signals.soc_pct).toMatchObject({ min: 31.7, max: 31.7, last: 31.7 });
+    expect(real.body.items[0].signals.speed_kmh).toMatchObject({ min: 12.3, max: 12.3, last: 12.3 });
     const paged = await h.request('GET', `/api/v1/vehicles/V-1/telemetry?${range}&bucket=15m&signals=speed_kmh&limit=3`, h.keys.acme.operator);
     const rest = await h.request('GET', `/api/v1/vehicles/V-1/telemetry?${range}&bucket=15m&signals=speed_kmh&limit=3&cursor=${paged.body.next_cursor}`, h.keys.acme.operator);
     expect(rest.body.items.map((b: { bucket: string }) => b.bucket)).toEqual(['2026-11-20T08:45:00.000Z']);

@@ -97,8 +97,10 @@ export class TelemetryQueryRepository {
     const bucketExpr = backend === 'timescaledb' ? sql`time_bucket(${width}, ts, ${origin})` : sql`date_bin(${width}, ts, ${origin})`;
     const aggregates = signals.map((s) => {
       const c = sql.ref(s);
-      return sql`avg(${c})::float8 AS ${sql.ref(`${s}__avg`)}, min(${c})::float8 AS ${sql.ref(`${s}__min`)}, max(${c})::float8 AS ${sql.ref(`${s}__max`)},
-        ((array_agg(${c} ORDER BY ts DESC, seq DESC) FILTER (WHERE ${c} IS NOT NULL))[1])::float8 AS ${sql.ref(`${s}__last`)}`;
+      // min, max and last are samples: in the column's own type, so a `real` reads as the raw sample does (31.7, not
+      // the 31.700000762939453 a cast to float8 shows of the same stored value). avg is computed, in float8.
+      return sql`avg(${c})::float8 AS ${sql.ref(`${s}__avg`)}, min(${c}) AS ${sql.ref(`${s}__min`)}, max(${c}) AS ${sql.ref(`${s}__max`)},
+        (array_agg(${c} ORDER BY ts DESC, seq DESC) FILTER (WHERE ${c} IS NOT NULL))[1] AS ${sql.ref(`${s}__last`)}`;
     });
     const { rows } = await sql<Record<string, unknown>>`
       SELECT ${bucketExpr} AS bucket, count(*)::int AS samples${aggregates.length > 0 ? sql`, ${sql.join(aggregates)}` : sql``}
