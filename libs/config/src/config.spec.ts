@@ -109,5 +109,7 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ RETENTION_TELEMETRY_DAYS: '7' })).toThrow(/RETENTION_TELEMETRY_DAYS: must be greater than TS_MAX_AGE_DAYS \(35\), got 7/);
     expect(() => loadConfig({ RETENTION_TELEMETRY_DAYS: '30', TS_MAX_AGE_DAYS: '30' })).toThrow(/TS_MAX_AGE_DAYS \(30\)/);
     expect(loadConfig({ RETENTION_TELEMETRY_DAYS: '36' }).RETENTION_TELEMETRY_DAYS).toBe(36);
+    expect(() => loadConfig({ RETENTION_EVENTS_DAYS: '30' })).toThrow(/RETENTION_EVENTS_DAYS: must be greater than TS_MAX_AGE_DAYS \(35\), got 30/);
+    expect(loadConfig({ RETENTION_EVENTS_DAYS: '36' }).RETENTION_EVENTS_DAYS).toBe(36);
   });
 });

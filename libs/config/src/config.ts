@@ -64,6 +64,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<key
       `RETENTION_TELEMETRY_DAYS: must be greater than TS_MAX_AGE_DAYS (${maxAgeDays}), got ${retentionDays} — raw telemetry must outlive the oldest sample still accepted, or a late sample recomputes an hour's energy from rows retention dropped`,
     );
   }
+  // Likewise events: an event accepted as a late backfill must not be deleted by the next retention pass.
+  const eventDays = converted['RETENTION_EVENTS_DAYS'];
+  if (problems.length === 0 && typeof eventDays === 'number' && typeof maxAgeDays === 'number' && eventDays <= maxAgeDays) {
+    problems.push(`RETENTION_EVENTS_DAYS: must be greater than TS_MAX_AGE_DAYS (${maxAgeDays}), got ${eventDays} — an event old enough to be accepted would be deleted by the next retention pass`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(converted) as Config;
 }
