@@ -125,6 +125,11 @@ describeEachBackend('ingestion during a database outage', (backend) => {
     // Nothing acknowledged while the database was away, and the pipeline retried all along without dying.
     expect(acknowledgedDuring).toEqual([]);
     expect(await flushFailures()).toBeGreaterThan(failuresBefore);
+    // What an operator's alert reads, scraped now: samples are pending, and the oldest of them has waited about as
+    // long as the outage has lasted (the gauges used to keep their last healthy values until the next commit).
+    const gauge = async (g: { get(): Promise<{ values: Array<{ value: number }> }> }) => (await g.get()).values[0]?.value ?? 0;
+    expect(await gauge(pipeline.metrics.pending)).toBeGreaterThan(0);
+    expect(await gauge(pipeline.metrics.lagSeconds)).toBeGreaterThan(OUTAGE_MS / 2 / 1000);
     down = false;
     clearInterval(watch);
     await publisher;

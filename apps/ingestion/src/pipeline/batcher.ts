@@ -42,11 +42,14 @@ export interface BatcherOptions<T> {
   readonly onFlushError?: (error: unknown, attempt: number, nextDelayMs: number) => void;
   /** Told about every committed batch. */
   readonly onFlushed?: (items: readonly T[], weight: number, durationMs: number) => void;
+  /** When an item arrived, epoch ms (for oldestPendingAt). Default: when it was queued. */
+  readonly arrivedAt?: (item: T) => number;
 }
 
 interface Entry<T> {
   readonly item: T;
   readonly weight: number;
+  readonly at: number;
   readonly resolve: () => void;
 }
 
@@ -91,6 +94,8 @@ export class Batcher<T> {
   private closed = false;
   private readonly idleWaiters: (() => void)[] = [];
   private readonly retrySleeps = new Set<() => void>();
+  /** Arrival time of the oldest item of each batch being written (retried ones included). */
+  private readonly inFlightOldest = new Set<{ at: number }>();
 
   constructor(private readonly options: BatcherOptions<T>) {
     this.maxBatchSize = options.maxBatchSize ?? 2_000;
@@ -108,6 +113,17 @@ export class Batcher<T> {
   /** Samples queued or being written. */
   get pending(): number {
     return this.pendingWeight;
+  }
+
+  /**
+   * Arrival time (epoch ms) of the oldest item not committed yet, queued or being written; undefined when none is.
+   * While the database is away it stays put, so now − it grows: the lag an operator alerts on.
+   */
+  get oldestPendingAt(): number | undefined {
+    let oldest = Infinity;
+    for (const e of this.queue) oldest = Math.min(oldest, e.at); // read at a scrape, not per message
+    for (const b of this.inFlightOldest) oldest = Math.min(oldest, b.at);
+    return oldest === Infinity ? undefined : oldest;
   }
 
   /** Callers waiting for room. */
@@ -188,7 +204,7 @@ export class Batcher<T> {
 
   private enqueue(item: T, weight: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      this.queue.push({ item, weight, resolve });
+      this.queue.push({ item, weight, at: this.options.arrivedAt?.(item) ?? Date.now(), resolve });
       this.queuedWeight += weight;
       if (this.queue.length === 1 && this.timer === undefined) {
         this.timerExpired = this.closed || this.maxDelayMs === 0;
@@ -239,6 +255,8 @@ export class Batcher<T> {
   private async run(batch: Entry<T>[]): Promise<void> {
     const items = batch.map((e) => e.item);
     const weight = batch.reduce((a, e) => a + e.weight, 0);
+    const oldest = { at: batch.reduce((a, e) => Math.min(a, e.at), Infinity) };
+    this.inFlightOldest.add(oldest);
     let attempt = 0;
     let delay = this.retryInitialMs;
     for (;;) {
@@ -254,6 +272,7 @@ export class Batcher<T> {
         delay = Math.min(this.retryMaxMs, delay * 2);
       }
     }
+    this.inFlightOldest.delete(oldest);
     for (const e of batch) e.resolve();
     this.inFlight--;
     this.pendingWeight -= weight;

@@ -192,6 +192,7 @@ export class IngestionPipeline implements IngestSink {
     const maxPending = options.maxPending ?? 50_000;
     const batcherOptions: BatcherOptions<Decoded> = {
       flush: (items) => this.flush(items),
+      arrivedAt: (item) => item.receivedAt.getTime(),
       ...(options.maxBatchSize !== undefined ? { maxBatchSize: options.maxBatchSize } : {}),
       ...(options.maxDelayMs !== undefined ? { maxDelayMs: options.maxDelayMs } : {}),
       maxPending: share(maxPending),
@@ -216,6 +217,17 @@ export class IngestionPipeline implements IngestSink {
       },
     };
     this.batchers = Array.from({ length: partitions }, () => new Batcher(batcherOptions));
+    this.metrics.watch({
+      pending: () => this.pending,
+      oldestPendingAt: () => {
+        let oldest: number | undefined;
+        for (const b of this.batchers) {
+          const at = b.oldestPendingAt;
+          if (at !== undefined && (oldest === undefined || at < oldest)) oldest = at;
+        }
+        return oldest;
+      },
+    });
   }
 
   /** Samples queued or being written (for readiness and tests). */
@@ -237,7 +249,6 @@ export class IngestionPipeline implements IngestSink {
     if (decoded === undefined) return Promise.resolve();
     const batcher = this.batcherOf(decoded);
     const result = batcher.add(decoded, this.weightOf(decoded));
-    this.metrics.pending.set(this.pending);
     return result.catch((error: unknown) => {
       if ((error as Error).name === 'IngestOverloadedError') this.metrics.overloaded.inc();
       throw error;

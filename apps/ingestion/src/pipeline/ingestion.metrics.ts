@@ -16,6 +16,13 @@ export class IngestionMetrics {
   readonly overloaded: Counter;
   readonly energyRecomputedHours: Counter;
 
+  private source: { pending(): number; oldestPendingAt(): number | undefined } | undefined;
+
+  /** The pipeline whose pending samples and oldest uncommitted message the gauges read when scraped. */
+  watch(source: { pending(): number; oldestPendingAt(): number | undefined }): void {
+    this.source = source;
+  }
+
   constructor(readonly registry: Registry = new Registry()) {
     const registers = [registry];
     this.received = new Counter({ name: 'specfleet_ingest_messages_received_total', help: 'MQTT messages handed to ingestion', labelNames: ['channel'], registers });
@@ -40,8 +47,26 @@ export class IngestionMetrics {
       buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
       registers,
     });
-    this.lagSeconds = new Gauge({ name: 'specfleet_ingest_lag_seconds', help: 'Receive-to-commit time of the oldest message of the last batch', registers });
-    this.pending = new Gauge({ name: 'specfleet_ingest_pending_samples', help: 'Samples queued or being written', registers });
+    // Both read the pipeline when scraped (watch()): set only on commits, they froze at their last healthy value while
+    // the database was away, when an operator needs them most.
+    const metrics = this;
+    this.lagSeconds = new Gauge({
+      name: 'specfleet_ingest_lag_seconds',
+      help: 'Age of the oldest message not committed yet while any waits, else the receive-to-commit time of the oldest message of the last batch',
+      registers,
+      collect() {
+        const oldest = metrics.source?.oldestPendingAt();
+        if (oldest !== undefined) this.set(Math.max(0, Date.now() - oldest) / 1000);
+      },
+    });
+    this.pending = new Gauge({
+      name: 'specfleet_ingest_pending_samples',
+      help: 'Samples queued or being written',
+      registers,
+      collect() {
+        if (metrics.source) this.set(metrics.source.pending());
+      },
+    });
     this.flushFailures = new Counter({ name: 'specfleet_ingest_flush_failures_total', help: 'Failed batch writes (retried)', labelNames: ['kind'], registers });
     this.overloaded = new Counter({ name: 'specfleet_ingest_overloaded_total', help: 'Messages refused because pending and waiting were full', registers });
     this.energyRecomputedHours = new Counter({ name: 'specfleet_ingest_energy_recomputed_hours_total', help: 'energy_hourly rows recomputed from raw rows (late samples)', registers });
