@@ -17,6 +17,7 @@ export function queryOptionsFromConfig(config: Config): QueryOptionsInput {
     page: { defaultSize: config.QUERY_PAGE_SIZE_DEFAULT, maxSize: config.QUERY_PAGE_SIZE_MAX },
     telemetryPage: { maxSize: config.QUERY_TELEMETRY_PAGE_SIZE_MAX },
     metricsPublic: config.QUERY_METRICS_PUBLIC,
+    rawKeptDays: config.RETENTION_TELEMETRY_DAYS,
     apiKeyCacheS: config.QUERY_API_KEY_CACHE_S,
     health: {
       batteryTempWarnC: config.HEALTH_BATTERY_TEMP_WARN_C,

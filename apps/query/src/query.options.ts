@@ -81,6 +81,11 @@ export interface QueryOptions {
   conversion: ConversionFactors;
   /** false: GET /metrics needs an API key too. */
   metricsPublic: boolean;
+  /**
+   * Days raw telemetry (and its 10-minute energy rows) are kept (RETENTION_TELEMETRY_DAYS): before that, energy is
+   * exact to the whole hour only (energy_hourly is kept), so a range end off the hour there is refused.
+   */
+  rawKeptDays: number;
   /** How long a found API key is trusted without reading api_keys again, i.e. how late a revocation may take
    *  effect in a running process (seconds; 0: look every key up on every request). */
   apiKeyCacheS: number;
@@ -128,6 +133,7 @@ export const DEFAULT_QUERY_OPTIONS: Readonly<QueryOptions> = Object.freeze({
   health: DEFAULT_HEALTH_THRESHOLDS,
   conversion: DEFAULT_CONVERSION_FACTORS,
   metricsPublic: true,
+  rawKeptDays: 400,
   apiKeyCacheS: 5,
 });
 

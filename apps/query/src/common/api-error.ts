@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   invalid_group_by: 400,
   invalid_bucket: 400,
   too_many_buckets: 400,
+  range_before_retention: 400,
   page_too_large: 400,
   invalid_cursor: 400,
   invalid_body: 400,

@@ -9,7 +9,7 @@ import { ErrorResponse } from '../common/schemas.js';
 type JsonSchema = Record<string, unknown>;
 
 const ERROR_STATUSES: Record<string, string> = {
-  '400': 'bad parameter: the error code names the problem (invalid_time, invalid_range, range_too_long, invalid_group_by, page_too_large, …)',
+  '400': 'bad parameter: the error code names the problem (invalid_time, invalid_range, range_too_long, invalid_group_by, page_too_large, range_before_retention, …)',
   '401': 'no API key, or an unknown or revoked one',
   '404': 'no such vehicle in your tenant',
   '503': 'timeout (the query hit the statement timeout: narrow the range or the page) or unavailable (the database cannot be reached, or the server is shutting down): retry',
