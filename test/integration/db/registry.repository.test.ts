@@ -156,6 +156,21 @@ describeEachBackend('repositories', (backend) => {
     expect((await accounts.upsert('ingest-1', sha256('c'))).disabledAt).toBeNull();
   });
 
+  // One namespace of MQTT usernames: the broker checks service accounts first, so a vehicle with a service account's id
+  // (or the other way round) could never log in.
+  it('keeps vehicle ids and service account ids apart', async () => {
+    const accounts = new ServiceAccountRepository(database.db);
+    const vehicles = new VehicleRepository(database.db);
+    await new TenantRepository(database.db).upsert({ id: 'apart', name: 'Apart' });
+    await accounts.upsert('ingest-apart', sha256('a'));
+    const err = await vehicles.create({ id: 'ingest-apart', tenantId: 'apart', type: 'delivery_van', bodyType: 'none', powertrain: 'bev' }).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('23505');
+    expect(await vehicles.findById('ingest-apart')).toBeUndefined();
+    await vehicles.create({ id: 'V-APART', tenantId: 'apart', type: 'delivery_van', bodyType: 'none', powertrain: 'bev' });
+    expect(await accounts.create('V-APART', sha256('b'))).toBe(false);
+    expect(await accounts.findCredential('V-APART')).toBeUndefined();
+  });
+
   it('HealthRepository.ping answers', async () => {
     await expect(new HealthRepository(database.db).ping()).resolves.toBeUndefined();
   });

@@ -29,8 +29,11 @@ export class ServiceAccountRepository {
     return toServiceAccount(row);
   }
 
-  /** Creates the account; false (and nothing changed) when the id is taken, disabled or not. */
+  /** Creates the account; false (and nothing changed) when the id is taken, disabled or not, or is a vehicle's. */
   async create(id: string, secretDigest: Buffer): Promise<boolean> {
+    // Vehicle ids are MQTT usernames too, and the broker checks service accounts first: the vehicle would be locked out.
+    const vehicle = await this.db.selectFrom('vehicles').select('id').where('id', '=', id).executeTakeFirst();
+    if (vehicle) return false;
     const row = await this.db
       .insertInto('service_accounts')
       .values({ id, secret_digest: secretDigest })

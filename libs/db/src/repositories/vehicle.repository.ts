@@ -82,7 +82,14 @@ export class VehicleRepository {
   constructor(@Inject(DATABASE) private readonly db: Kysely<DB>) {}
 
   /** Inserts the vehicle; a duplicate id raises the unique violation (23505) for the caller to map to 409. */
+  /**
+   * Registers a vehicle. Ids are MQTT usernames shared with service accounts, and the broker checks service accounts
+   * first: an id a service account holds fails like one a vehicle holds (unique violation, 23505), or the vehicle's
+   * credentials would never log in.
+   */
   async create(v: NewVehicle): Promise<Vehicle> {
+    const account = await this.db.selectFrom('service_accounts').select('id').where('id', '=', v.id).executeTakeFirst();
+    if (account) throw Object.assign(new Error(`id ${v.id} is taken by a service account`), { code: '23505' });
     const row = await this.db
       .insertInto('vehicles')
       .values({
