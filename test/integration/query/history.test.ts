@@ -96,6 +96,12 @@ describeEachBackend('vehicle telemetry and events', (backend) => {
     const back = await h.request('GET', `/api/v1/vehicles/V-1/events?${range}&cursor=${telemetry.body.next_cursor}`, h.keys.acme.operator);
     expect(back.status).toBe(400);
     expect(back.body.error.code).toBe('invalid_cursor');
+    // A bucketed cursor continues only the series of its own bucket width.
+    const fine = await h.request('GET', `/api/v1/vehicles/V-1/telemetry?${range}&bucket=5m&signals=speed_kmh&limit=1`, h.keys.acme.operator);
+    const coarse = await h.request('GET', `/api/v1/vehicles/V-1/telemetry?${range}&bucket=15m&signals=speed_kmh&cursor=${fine.body.next_cursor}`, h.keys.acme.operator);
+    expect({ status: coarse.status, code: coarse.body.error?.code }).toEqual({ status: 400, code: 'invalid_cursor' });
+    const same = await h.request('GET', `/api/v1/vehicles/V-1/telemetry?${range}&bucket=5m&signals=speed_kmh&limit=1&cursor=${fine.body.next_cursor}`, h.keys.acme.operator);
+    expect(same.body.items.map((b: { bucket: string }) => b.bucket)).toEqual(['2026-11-20T08:05:00.000Z']);
   });
 
   it('pages every listing with limit=1 to the same items as one page', async () => {

@@ -28,7 +28,8 @@ describeEachBackend('hostile query requests', (backend) => {
       [`/api/v1/vehicles/V-1/telemetry?${range}`, ['tr', 1e16, 1]], // past Date's range: toISOString throws
       [`/api/v1/vehicles/V-1/telemetry?${range}`, ['tr', -8e15, 1]], // year −251503: timestamptz refuses it
       [`/api/v1/vehicles/V-1/telemetry?${range}`, ['tr', now, 1.5]], // ::bigint refuses 1.5
-      [`/api/v1/vehicles/V-1/telemetry?${range}&bucket=5m`, ['tb', 1e16]],
+      [`/api/v1/vehicles/V-1/telemetry?${range}&bucket=5m`, ['tb', 1e16, 300]],
+      [`/api/v1/vehicles/V-1/telemetry?${range}&bucket=5m`, ['tb', now, 3600]], // a 1-hour series' cursor
       [`/api/v1/vehicles/V-1/events?${range}`, ['ev', 1e16, 1]],
       [`/api/v1/vehicles/V-1/events?${range}`, ['ev', now, 1.5]],
       [`/api/v1/alarms?active=false&${range}`, ['ah', 1e16, 'V-1', 1]],
@@ -51,7 +52,7 @@ describeEachBackend('hostile query requests', (backend) => {
     // The same keys with their own tag are accepted (so the cases above fail for the part they name).
     for (const [url, cursor] of [
       [`/api/v1/vehicles/V-1/telemetry?${range}`, ['tr', now, 1]],
-      [`/api/v1/vehicles/V-1/telemetry?${range}&bucket=5m`, ['tb', now]],
+      [`/api/v1/vehicles/V-1/telemetry?${range}&bucket=5m`, ['tb', now, 300]],
       [`/api/v1/vehicles/V-1/events?${range}`, ['ev', now, 1]],
       [`/api/v1/alarms?active=false&${range}`, ['ah', now, 'V-1', 1]],
       ['/api/v1/alarms', ['aa', 1, 'V-1', 'X']],

@@ -42,7 +42,9 @@ export const LISTINGS = {
   fleetHealth: { tag: 'fh', kinds: ['string'] },
   vehicles: { tag: 'v', kinds: ['string'] },
   telemetryRaw: { tag: 'tr', kinds: ['time', 'bigint'] },
-  telemetryBuckets: { tag: 'tb', kinds: ['time'] },
+  // The last bucket's start and the bucket width: a cursor of 5-minute buckets continuing a 1-hour series would start
+  // its first bucket mid-hour, silently short.
+  telemetryBuckets: { tag: 'tb', kinds: ['time', 'int'] },
   vehicleEvents: { tag: 'ev', kinds: ['time', 'bigint'] },
   alarmsActive: { tag: 'aa', kinds: ['int', 'string', 'string'] },
   alarmsHistory: { tag: 'ah', kinds: ['time', 'string', 'bigint'] },

@@ -52,9 +52,12 @@ export class VehicleHistoryService {
     const signals = this.signals(q.signals);
     // A bucketed page continues from the bucket after the previous page's last one.
     const after = decodeCursor(q.cursor, LISTINGS.telemetryBuckets);
+    if (after && after[1] !== bucketS) {
+      throw new ApiError('invalid_cursor', `the cursor continues a series of ${formatSpan(after[1] as number)} buckets, not ${formatSpan(bucketS)}: page with the bucket it was made with`);
+    }
     const from = after ? new Date(Math.max(range.from.getTime(), (after[0] as number) + bucketS * 1000)) : range.from;
     const rows = from < range.to ? await this.telemetry.buckets(id, from, range.to, bucketS, signals, limit) : [];
-    const page = toPage(rows, limit, LISTINGS.telemetryBuckets, (r) => [r.bucket.getTime()], (r) => ({ bucket: r.bucket.toISOString(), samples: r.samples, signals: r.signals }));
+    const page = toPage(rows, limit, LISTINGS.telemetryBuckets, (r) => [r.bucket.getTime(), bucketS], (r) => ({ bucket: r.bucket.toISOString(), samples: r.samples, signals: r.signals }));
     return { ...base, ...page };
   }
 
