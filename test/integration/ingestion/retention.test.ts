@@ -65,4 +65,20 @@ describeEachBackend('retention', (backend) => {
     const again = await service.runOnce();
     expect(again.every((r) => r.removed === 0)).toBe(true);
   });
+
+  // Every ingestion worker runs the job: one pass at a time across processes (a pg advisory lock), not N at once.
+  it('skips its pass while another process holds the retention lock, and runs once it is free', { timeout: 30_000 }, async () => {
+    const now = Date.now();
+    await test.db.insertInto('dead_letters').values({ topic: 't', reason: 'SCHEMA', raw_size: 0, received_at: new Date(now - 60 * DAY) }).execute();
+    const service = new RetentionService(test.db, { days: { telemetry: 400, events: 450, dead_letters: 30 }, logger: quietLogger, now: () => now });
+    const old = async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM dead_letters WHERE received_at < ${new Date(now - 30 * DAY)}`.execute(test.db)).rows[0]!.n;
+    await test.db.connection().execute(async (other) => {
+      await sql`SELECT pg_advisory_lock(${0x7366726574})`.execute(other);
+      expect(await service.runOnce()).toEqual([]);
+      expect(await old()).toBe(1);
+      await sql`SELECT pg_advisory_unlock(${0x7366726574})`.execute(other);
+    });
+    expect((await service.runOnce()).find((r) => r.table === 'dead_letters')?.removed).toBe(1);
+    expect(await old()).toBe(0);
+  });
 });

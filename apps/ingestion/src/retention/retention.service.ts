@@ -2,6 +2,7 @@
 // (chunks on TimescaleDB, batched deletes on PostgreSQL), and energy_10min rows with telemetry (they only serve
 // partial hours, which need the raw rows too). Failures are logged and retried at the next run; they never stop
 // ingestion.
+import { sql } from 'kysely';
 import { detectBackend, RetentionRepository, type Database, type RetentionResult, type RetentionTable, type StorageBackend } from '@fleet/db';
 import type { Logger } from 'pino';
 import { PeriodicJob } from '../common/periodic-job.js';
@@ -20,6 +21,11 @@ export interface RetentionOptions {
 }
 
 const DAY_MS = 86_400_000;
+/**
+ * pg advisory lock key of the retention pass ('sfret' in ASCII): every ingestion worker runs the job, and one pass at
+ * a time across all of them is enough — the others' deletes would only redo the same work, and their drop_chunks race.
+ */
+const RETENTION_LOCK = 0x7366726574;
 const DEFAULT_DAYS: Record<Exclude<RetentionTable, 'energy_10min'>, number> = { telemetry: 400, events: 1_100, dead_letters: 30 };
 
 export class RetentionService {
@@ -49,21 +55,37 @@ export class RetentionService {
     return this.job.runOnce();
   }
 
+  /** One pass on one connection holding the advisory lock; none (an empty result) while another process holds it. */
   private async pass(): Promise<RetentionResult[]> {
-    const now = (this.options.now ?? Date.now)();
-    const repo = new RetentionRepository(this.db);
-    const results: RetentionResult[] = [];
     try {
-      this.backend ??= (await detectBackend(this.db)).backend;
-      for (const table of Object.keys(this.days) as RetentionTable[]) {
-        const cutoff = new Date(now - this.days[table] * DAY_MS);
-        const r = await repo.removeOlderThan(table, cutoff, this.backend, { batchSize: this.options.batchSize ?? 10_000 });
-        results.push(r);
-        if (r.removed > 0) this.options.logger.info({ event: 'retention', ...r, cutoff: cutoff.toISOString() }, 'old rows removed');
-      }
+      return await this.db.connection().execute(async (conn) => {
+        const { rows } = await sql<{ locked: boolean }>`SELECT pg_try_advisory_lock(${RETENTION_LOCK}) AS locked`.execute(conn);
+        if (!rows[0]?.locked) {
+          this.options.logger.debug({ event: 'retention_skipped' }, 'another process is running retention');
+          return [];
+        }
+        try {
+          return await this.passOn(conn);
+        } finally {
+          await sql`SELECT pg_advisory_unlock(${RETENTION_LOCK})`.execute(conn).catch(() => undefined);
+        }
+      });
     } catch (error) {
       this.options.logger.warn({ event: 'retention_failed', err: (error as Error).message }, 'retention run failed; next run retries');
       throw error;
+    }
+  }
+
+  private async passOn(db: DatabaseHandle): Promise<RetentionResult[]> {
+    const now = (this.options.now ?? Date.now)();
+    const repo = new RetentionRepository(db);
+    const results: RetentionResult[] = [];
+    this.backend ??= (await detectBackend(db)).backend;
+    for (const table of Object.keys(this.days) as RetentionTable[]) {
+      const cutoff = new Date(now - this.days[table] * DAY_MS);
+      const r = await repo.removeOlderThan(table, cutoff, this.backend, { batchSize: this.options.batchSize ?? 10_000 });
+      results.push(r);
+      if (r.removed > 0) this.options.logger.info({ event: 'retention', ...r, cutoff: cutoff.toISOString() }, 'old rows removed');
     }
     return results;
   }
