@@ -74,6 +74,7 @@ describeEachBackend('query API access', (backend) => {
     expect(created.body.vehicle).toMatchObject({ id: 'ACME-NEW', type: 'garbage_compactor', powertrain: 'fcev', h2_capacity_kg: 25, report_interval_s: 5 });
     expect(created.body.mqtt).toMatchObject({ username: 'ACME-NEW', client_id: 'ACME-NEW', host: expect.any(String), port: expect.any(Number) });
     expect(created.body.mqtt.password).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(created.headers['cache-control']).toBe('no-store'); // the password, shown once, is cached nowhere
     const got = await h.request('GET', '/api/v1/vehicles/ACME-NEW', h.keys.acme.operator);
     expect(JSON.stringify(got.body)).not.toContain(created.body.mqtt.password);
 
@@ -84,6 +85,7 @@ describeEachBackend('query API access', (backend) => {
     const rotated = await h.request('POST', '/api/v1/vehicles/ACME-NEW/credentials', h.keys.acme.admin);
     expect(rotated.status).toBe(200);
     expect(rotated.body.mqtt.password).not.toBe(created.body.mqtt.password);
+    expect(rotated.headers['cache-control']).toBe('no-store');
 
     const bad = await h.request('POST', '/api/v1/vehicles', h.keys.acme.admin, { ...body, id: 'bad/id' });
     expect(bad.status).toBe(400);

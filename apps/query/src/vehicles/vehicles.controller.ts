@@ -1,5 +1,5 @@
 // /api/v1/vehicles: registry + latest snapshot, provisioning (admin), credential rotation (admin), telemetry, events.
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { Endpoint } from '../common/endpoint.js';
 import { VehicleIdParams } from '../common/schemas.js';
 import { Caller, type Principal } from '../auth/principal.js';
@@ -34,6 +34,8 @@ export class VehiclesController {
 
   @Post()
   @HttpCode(201)
+  // The answer holds the vehicle's MQTT password, shown this once: no cache (a proxy's, a browser's) may keep it.
+  @Header('cache-control', 'no-store')
   @Endpoint({
     tag: 'vehicles',
     summary: 'Provision a vehicle (admin); answers its MQTT credentials — the password only this once',
@@ -53,6 +55,7 @@ export class VehiclesController {
 
   @Post(':id/credentials')
   @HttpCode(200)
+  @Header('cache-control', 'no-store')
   @Endpoint({
     tag: 'vehicles',
     summary: 'Rotate the MQTT secret of a vehicle (admin); the old one stops working',
