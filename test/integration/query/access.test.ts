@@ -108,6 +108,9 @@ describeEachBackend('query API access', (backend) => {
     expect(Object.keys(doc.body.paths['/api/v1/energy'].get.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '503']));
     expect(doc.body.paths['/api/v1/energy'].get.responses['503'].description).toMatch(/timeout .* unavailable/);
     expect(doc.body.paths['/health/live'].get.responses['503']).toBeUndefined();
+    // Provisioning documents what it answers besides 201: a taken id, and a body too large or not JSON.
+    expect(Object.keys(doc.body.paths['/api/v1/vehicles'].post.responses).sort()).toEqual(['201', '400', '401', '403', '409', '413', '415', '503']);
+    expect(Object.keys(doc.body.paths['/api/v1/vehicles/{id}/credentials'].post.responses).sort()).toEqual(['200', '400', '401', '403', '404', '503']);
     const ui = await h.request('GET', '/docs');
     expect([200, 302]).toContain(ui.status);
   });

@@ -58,6 +58,13 @@ export function buildOpenApiDocument(controllers: ReadonlyArray<ClassType<unknow
       if (spec.access !== 'public') errors['401'] = ERROR_STATUSES['401'] ?? '';
       if (spec.access === 'admin') errors['403'] = 'this operation needs an admin API key';
       if (path.includes('{id}')) errors['404'] = ERROR_STATUSES['404'] ?? '';
+      // A body is read as JSON of at most 64 KiB: anything else is refused before the handler.
+      if (spec.body) {
+        errors['413'] = 'payload_too_large: a body over 64 KiB';
+        errors['415'] = 'unsupported_media_type: a body of a media type the API does not read (send application/json)';
+      }
+      // Creating under a global id (vehicle ids are MQTT usernames) can find it taken.
+      if (verb === 'post' && spec.body && !path.includes('{id}')) errors['409'] = 'vehicle_exists: the id is taken (by a vehicle of any tenant, or a service account)';
       // Every route that reads the database can time out or find it gone; a declared 503 body (readiness) stays.
       if (spec.access !== 'public' && !('503' in spec.responses)) errors['503'] = ERROR_STATUSES['503'] ?? '';
       for (const [status, description] of Object.entries(errors)) {
