@@ -88,9 +88,9 @@ export class IngestionModule {
         },
         {
           provide: RetentionService,
-          useFactory: (h: Database) =>
-            new RetentionService(h.db, { days: retentionDaysFrom(config), logger }),
-          inject: [DATABASE_HANDLE],
+          useFactory: (h: Database, pipeline: IngestionPipeline) =>
+            new RetentionService(h.db, { days: retentionDaysFrom(config), logger, metrics: pipeline.metrics }),
+          inject: [DATABASE_HANDLE, IngestionPipeline],
         },
         { provide: EnergyRollupService, useFactory: (h: Database) => new EnergyRollupService(h.db, { logger }), inject: [DATABASE_HANDLE] },
         IngestionLifecycle,

@@ -69,7 +69,7 @@ export async function startStack({ config, databaseUrl, logger }: StackOptions):
     const rollup = new EnergyRollupService(database.db, { logger: logger.child({ component: 'energy-rollup' }) });
     rollup.start();
     cleanups.push(() => rollup.stop());
-    const retention = new RetentionService(database.db, { days: retentionDaysFrom(config), logger: logger.child({ component: 'retention' }) });
+    const retention = new RetentionService(database.db, { days: retentionDaysFrom(config), logger: logger.child({ component: 'retention' }), metrics: pipeline.metrics });
     retention.start();
     cleanups.push(() => retention.stop());
 

@@ -2,6 +2,8 @@
 // batched deletes on PostgreSQL), newer rows stay.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createDatabase } from '@fleet/db';
+import { IngestionMetrics } from '../../../apps/ingestion/src/pipeline/ingestion.metrics.js';
 import { RetentionService } from '../../../apps/ingestion/src/retention/retention.service.js';
 import { createTestDatabase, describeEachBackend, type TestDatabase } from '../../setup/database.js';
 import { quietLogger } from './helpers.js';
@@ -70,7 +72,8 @@ describeEachBackend('retention', (backend) => {
   it('skips its pass while another process holds the retention lock, and runs once it is free', { timeout: 30_000 }, async () => {
     const now = Date.now();
     await test.db.insertInto('dead_letters').values({ topic: 't', reason: 'SCHEMA', raw_size: 0, received_at: new Date(now - 60 * DAY) }).execute();
-    const service = new RetentionService(test.db, { days: { telemetry: 400, events: 450, dead_letters: 30 }, logger: quietLogger, now: () => now });
+    const metrics = new IngestionMetrics();
+    const service = new RetentionService(test.db, { days: { telemetry: 400, events: 450, dead_letters: 30 }, logger: quietLogger, now: () => now, metrics });
     const old = async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM dead_letters WHERE received_at < ${new Date(now - 30 * DAY)}`.execute(test.db)).rows[0]!.n;
     await test.db.connection().execute(async (other) => {
       await sql`SELECT pg_advisory_lock(${0x7366726574})`.execute(other);
@@ -80,5 +83,15 @@ describeEachBackend('retention', (backend) => {
     });
     expect((await service.runOnce()).find((r) => r.table === 'dead_letters')?.removed).toBe(1);
     expect(await old()).toBe(0);
+    // Counted: passes by outcome, what each table lost.
+    const values = async (c: { get(): Promise<{ values: Array<{ labels: Record<string, unknown>; value: number }> }> }) => (await c.get()).values;
+    expect(Object.fromEntries((await values(metrics.retentionRuns)).map((v) => [v.labels.outcome, v.value]))).toEqual({ skipped: 1, ok: 1 });
+    expect(await values(metrics.retentionRemoved)).toEqual([{ labels: { table: 'dead_letters', method: 'delete' }, value: 1 }]);
+    // A pass that cannot reach the database is counted as failed (and logged), not lost in the job's catch.
+    const gone = createDatabase('postgres://postgres@127.0.0.1:1/none', { max: 1, statementTimeoutMs: 1_000, onPoolError: () => undefined });
+    const unreachable = new RetentionService(gone.db, { logger: quietLogger, metrics });
+    await expect(unreachable.runOnce()).rejects.toThrow();
+    await gone.close();
+    expect(Object.fromEntries((await values(metrics.retentionRuns)).map((v) => [v.labels.outcome, v.value]))).toEqual({ skipped: 1, ok: 1, failed: 1 });
   });
 });

@@ -15,6 +15,8 @@ export class IngestionMetrics {
   readonly flushFailures: Counter<'kind'>;
   readonly overloaded: Counter;
   readonly energyRecomputedHours: Counter;
+  readonly retentionRuns: Counter<'outcome'>;
+  readonly retentionRemoved: Counter<'table' | 'method'>;
 
   private source: { pending(): number; oldestPendingAt(): number | undefined } | undefined;
 
@@ -69,6 +71,9 @@ export class IngestionMetrics {
     });
     this.flushFailures = new Counter({ name: 'specfleet_ingest_flush_failures_total', help: 'Failed batch writes (retried)', labelNames: ['kind'], registers });
     this.overloaded = new Counter({ name: 'specfleet_ingest_overloaded_total', help: 'Messages refused because pending and waiting were full', registers });
+    // The retention job: a pass that fails (or never gets the lock) must be visible without reading the logs.
+    this.retentionRuns = new Counter({ name: 'specfleet_retention_runs_total', help: 'Retention passes: ok, failed, or skipped (another process held the lock)', labelNames: ['outcome'], registers });
+    this.retentionRemoved = new Counter({ name: 'specfleet_retention_removed_total', help: 'What retention removed: rows (method=delete) or whole chunks (method=drop_chunks, TimescaleDB)', labelNames: ['table', 'method'], registers });
     this.energyRecomputedHours = new Counter({ name: 'specfleet_ingest_energy_recomputed_hours_total', help: 'energy_hourly rows recomputed from raw rows (late samples)', registers });
   }
 }

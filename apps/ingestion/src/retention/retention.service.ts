@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { detectBackend, RetentionRepository, type Database, type RetentionResult, type RetentionTable, type StorageBackend } from '@fleet/db';
 import type { Logger } from 'pino';
 import { PeriodicJob } from '../common/periodic-job.js';
+import type { IngestionMetrics } from '../pipeline/ingestion.metrics.js';
 
 type DatabaseHandle = Database['db'];
 
@@ -18,6 +19,8 @@ export interface RetentionOptions {
   batchSize?: number;
   now?: () => number;
   logger: Logger;
+  /** Counts passes by outcome and rows removed by table (the pipeline's metrics, so /metrics shows them). */
+  metrics?: Pick<IngestionMetrics, 'retentionRuns' | 'retentionRemoved'>;
 }
 
 const DAY_MS = 86_400_000;
@@ -62,15 +65,20 @@ export class RetentionService {
         const { rows } = await sql<{ locked: boolean }>`SELECT pg_try_advisory_lock(${RETENTION_LOCK}) AS locked`.execute(conn);
         if (!rows[0]?.locked) {
           this.options.logger.debug({ event: 'retention_skipped' }, 'another process is running retention');
+          this.options.metrics?.retentionRuns.inc({ outcome: 'skipped' });
           return [];
         }
         try {
-          return await this.passOn(conn);
+          const results = await this.passOn(conn);
+          this.options.metrics?.retentionRuns.inc({ outcome: 'ok' });
+          for (const r of results) if (r.removed > 0) this.options.metrics?.retentionRemoved.inc({ table: r.table, method: r.method }, r.removed);
+          return results;
         } finally {
           await sql`SELECT pg_advisory_unlock(${RETENTION_LOCK})`.execute(conn).catch(() => undefined);
         }
       });
     } catch (error) {
+      this.options.metrics?.retentionRuns.inc({ outcome: 'failed' });
       this.options.logger.warn({ event: 'retention_failed', err: (error as Error).message }, 'retention run failed; next run retries');
       throw error;
     }
