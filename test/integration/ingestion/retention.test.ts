@@ -68,6 +68,21 @@ describeEachBackend('retention', (backend) => {
     expect(again.every((r) => r.removed === 0)).toBe(true);
   });
 
+  // A process shutting down waits for the batch in progress, not for a whole pass (up to a thousand batches per table).
+  it('stops a pass in progress between batches when the service stops', { timeout: 30_000 }, async () => {
+    const now = Date.now();
+    await test.db.insertInto('dead_letters').values(Array.from({ length: 40 }, () => ({ topic: 'stop', reason: 'SCHEMA', raw_size: 0, received_at: new Date(now - 90 * DAY) }))).execute();
+    const service = new RetentionService(test.db, { days: { telemetry: 400, events: 450, dead_letters: 30 }, batchSize: 1, logger: quietLogger, now: () => now });
+    const pass = service.runOnce();
+    await service.stop();
+    await pass;
+    const left = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM dead_letters WHERE topic = 'stop'`.execute(test.db)).rows[0]!.n;
+    expect(left).toBeGreaterThan(0);
+    // The next service's pass finishes the job.
+    await new RetentionService(test.db, { days: { telemetry: 400, events: 450, dead_letters: 30 }, logger: quietLogger, now: () => now }).runOnce();
+    expect((await sql<{ n: number }>`SELECT count(*)::int AS n FROM dead_letters WHERE topic = 'stop'`.execute(test.db)).rows[0]!.n).toBe(0);
+  });
+
   // Every ingestion worker runs the job: one pass at a time across processes (a pg advisory lock), not N at once.
   it('skips its pass while another process holds the retention lock, and runs once it is free', { timeout: 30_000 }, async () => {
     const now = Date.now();

@@ -35,6 +35,7 @@ export class RetentionService {
   private readonly job: PeriodicJob<RetentionResult[]>;
   private backend: StorageBackend | undefined;
   private readonly days: Record<RetentionTable, number>;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly db: DatabaseHandle,
@@ -49,7 +50,9 @@ export class RetentionService {
     this.job.start();
   }
 
+  /** Stops the schedule; a pass in progress ends after its current batch or chunk drop (the rest waits for next time). */
   stop(): Promise<void> {
+    this.stopping.abort();
     return this.job.stop();
   }
 
@@ -90,8 +93,9 @@ export class RetentionService {
     const results: RetentionResult[] = [];
     this.backend ??= (await detectBackend(db)).backend;
     for (const table of Object.keys(this.days) as RetentionTable[]) {
+      if (this.stopping.signal.aborted) break;
       const cutoff = new Date(now - this.days[table] * DAY_MS);
-      const r = await repo.removeOlderThan(table, cutoff, this.backend, { batchSize: this.options.batchSize ?? 10_000 });
+      const r = await repo.removeOlderThan(table, cutoff, this.backend, { batchSize: this.options.batchSize ?? 10_000, signal: this.stopping.signal });
       results.push(r);
       if (r.removed > 0) this.options.logger.info({ event: 'retention', ...r, cutoff: cutoff.toISOString() }, 'old rows removed');
     }

@@ -24,13 +24,14 @@ export class RetentionRepository {
   /**
    * Removes the rows of `table` older than `cutoff`. On TimescaleDB, telemetry and events lose whole chunks that end
    * before the cutoff (rows up to one chunk interval older than the cutoff may remain until the next run); elsewhere
-   * rows are deleted `batchSize` at a time, each batch its own statement, until none is left or `maxBatches` ran.
+   * rows are deleted `batchSize` at a time, each batch its own statement, until none is left, `maxBatches` ran, or
+   * `signal` is aborted (checked between batches: a process shutting down waits for one batch, not a thousand).
    */
   async removeOlderThan(
     table: RetentionTable,
     cutoff: Date,
     backend: StorageBackend,
-    opts: { batchSize?: number; maxBatches?: number } = {},
+    opts: { batchSize?: number; maxBatches?: number; signal?: AbortSignal } = {},
   ): Promise<RetentionResult> {
     const column = RETENTION_TABLES[table];
     if (backend === 'timescaledb' && (table === 'telemetry' || table === 'events')) {
@@ -45,7 +46,7 @@ export class RetentionRepository {
     // (dead_letters.received_at, energy_10min.bucket) finds the old rows.
     const statement = `DELETE FROM ${table} WHERE ctid = ANY (ARRAY(SELECT ctid FROM ${table} WHERE ${column} < $1::timestamptz LIMIT $2))`;
     let removed = 0;
-    for (let i = 0; i < maxBatches; i++) {
+    for (let i = 0; i < maxBatches && !opts.signal?.aborted; i++) {
       const r = await this.db.executeQuery(CompiledQuery.raw(statement, [cutoff.toISOString(), batchSize]));
       const n = Number(r.numAffectedRows ?? 0n);
       removed += n;
