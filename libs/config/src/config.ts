@@ -55,19 +55,18 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<key
   if (problems.length === 0 && converted['FLEET_DEMO_API_KEY'] !== undefined && converted['FLEET_DEMO_API_KEY'] === converted['FLEET_ADMIN_API_KEY']) {
     problems.push('FLEET_ADMIN_API_KEY: must differ from FLEET_DEMO_API_KEY (one key has one role: operator or admin), got the same value (hidden)');
   }
-  // Raw telemetry must outlive the accepted sample age: a late sample for an hour whose raw rows retention already
-  // dropped makes ingestion recompute that hour's energy from what is left, and shrink it.
-  const retentionDays = converted['RETENTION_TELEMETRY_DAYS'];
+  // What ingestion still accepts (TS_MAX_AGE_DAYS) retention must keep: raw telemetry, or a late sample for an hour
+  // whose raw rows retention already dropped makes ingestion recompute that hour's energy from what is left, and
+  // shrink it; events, or an event accepted as a late backfill is deleted by the next pass.
   const maxAgeDays = converted['TS_MAX_AGE_DAYS'];
-  if (problems.length === 0 && typeof retentionDays === 'number' && typeof maxAgeDays === 'number' && retentionDays <= maxAgeDays) {
-    problems.push(
-      `RETENTION_TELEMETRY_DAYS: must be greater than TS_MAX_AGE_DAYS (${maxAgeDays}), got ${retentionDays} — raw telemetry must outlive the oldest sample still accepted, or a late sample recomputes an hour's energy from rows retention dropped`,
-    );
-  }
-  // Likewise events: an event accepted as a late backfill must not be deleted by the next retention pass.
-  const eventDays = converted['RETENTION_EVENTS_DAYS'];
-  if (problems.length === 0 && typeof eventDays === 'number' && typeof maxAgeDays === 'number' && eventDays <= maxAgeDays) {
-    problems.push(`RETENTION_EVENTS_DAYS: must be greater than TS_MAX_AGE_DAYS (${maxAgeDays}), got ${eventDays} — an event old enough to be accepted would be deleted by the next retention pass`);
+  for (const [name, why] of [
+    ['RETENTION_TELEMETRY_DAYS', 'raw telemetry must outlive the oldest sample still accepted, or a late sample recomputes an hour\'s energy from rows retention dropped'],
+    ['RETENTION_EVENTS_DAYS', 'an event old enough to be accepted would be deleted by the next retention pass'],
+  ] as const) {
+    const days = converted[name];
+    if (problems.length === 0 && typeof days === 'number' && typeof maxAgeDays === 'number' && days <= maxAgeDays) {
+      problems.push(`${name}: must be greater than TS_MAX_AGE_DAYS (${maxAgeDays}), got ${days} — ${why}`);
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(converted) as Config;

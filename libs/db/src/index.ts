@@ -28,7 +28,7 @@ export { type EmbeddedPostgresOptions, type EmbeddedPostgresServer, ensureDataba
 export { type ActiveAlarmRow, type ConnectivityClock, type ConnectivityValue, type FleetFilter, FleetQueryRepository, type FleetStatusRow, type FleetVehicleRow } from './repositories/fleet-query.repository.js';
 export { type RawSample, SERIES_SIGNALS, type SeriesBucket, type SeriesPoint, type SeriesSignal, TelemetryQueryRepository } from './repositories/telemetry-query.repository.js';
 export { type EventFilter, EventQueryRepository, type StoredEvent } from './repositories/event-query.repository.js';
-export { ENERGY_COUNTERS, type EnergyGroupBy, type EnergyGroupRow, type EnergyReportColumn, type EnergyReportQuery, EnergyReportRepository, type EnergyStepLimit, type EnergySumsRow, lookbackAlong, lookbackFor, planEnergyRange, type RawScanOptions, withoutPartsFrom } from './repositories/energy-report.repository.js';
+export { compareGroupKeys, ENERGY_COUNTERS, type EnergyGroupBy, type EnergyGroupRow, type EnergyReportColumn, type EnergyReportQuery, EnergyReportRepository, type EnergyStepLimit, type EnergySumsRow, lookbackAlong, lookbackFor, planEnergyRange, type RawScanOptions, withoutPartsFrom } from './repositories/energy-report.repository.js';
 export { ENERGY_HOURLY_COUNTERS, type EnergyHourlyColumn, type EnergyIncrement, EnergyHourlyRepository, type SampleKey, type StepLimits } from './repositories/energy-hourly.repository.js';
 export { EnergyDailyRepository, type WatermarkAdvance } from './repositories/energy-daily.repository.js';
 export { type IngestTransaction, IngestTransactionRepository } from './repositories/ingest-transaction.repository.js';

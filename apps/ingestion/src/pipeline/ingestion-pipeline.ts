@@ -487,7 +487,6 @@ export class IngestionPipeline implements IngestSink {
     this.metrics.duplicates.inc({ kind: 'events' }, outcome.ev.duplicates + (items.reduce((a, i) => a + i.events.length, 0) - events.length));
     for (const d of deadLetters) this.metrics.deadLettered.inc({ reason: d.reason }, d.elements);
     this.metrics.energyRecomputedHours.inc(outcome.recomputed);
-    this.metrics.pending.set(this.pending);
   }
 
   /**

@@ -3,7 +3,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error.js';
 import { resolveRange } from '../common/time-range.js';
-import { type EnergyGroupBy, EnergyReportRepository, type EnergyReportColumn, type EnergyStepLimit } from '@fleet/db';
+import { compareGroupKeys, type EnergyGroupBy, EnergyReportRepository, type EnergyReportColumn, type EnergyStepLimit } from '@fleet/db';
 import { QUERY_OPTIONS, type QueryOptions } from '../query.options.js';
 import { energyItem } from './energy-figures.js';
 import { ENERGY_STEP_LIMITS } from './energy-rule.js';
@@ -46,17 +46,18 @@ export class EnergyService {
       groupBy,
       stepLimits: ENERGY_STEP_LIMITS as Readonly<Record<EnergyReportColumn, EnergyStepLimit>>,
     });
-    const groups = new Map(rows.map((r) => [r.key, r]));
-    // Days without any figure still appear (zeros), so a chart of the answer has no gaps.
+    // The repository answers in key order; days without any figure are added as zeros (so a chart of the answer has
+    // no gaps), and only then does the list need sorting again.
+    let groups = rows;
     if (groupBy === 'day') {
+      const known = new Map(rows.map((r) => [r.key, r]));
       for (let d = Math.floor(range.from.getTime() / DAY_MS) * DAY_MS; d < range.to.getTime(); d += DAY_MS) {
         const key = new Date(d).toISOString().slice(0, 10);
-        if (!groups.has(key)) groups.set(key, { key, vehicles: 0, ...zeroSums() });
+        if (!known.has(key)) known.set(key, { key, vehicles: 0, ...zeroSums() });
       }
+      groups = [...known.values()].sort(compareGroupKeys);
     }
-    const items = [...groups.values()]
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .map((g) => energyItem(groupBy, g, this.options.conversion));
+    const items = groups.map((g) => energyItem(groupBy, g, this.options.conversion));
     return {
       from: range.from.toISOString(),
       to: range.to.toISOString(),

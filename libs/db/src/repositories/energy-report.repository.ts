@@ -134,7 +134,7 @@ function groupRow(r: EnergyGroupRow & { unresolved: number }): EnergyGroupRow {
 }
 
 /** Groups in code-unit order of their keys (ids, type names, YYYY-MM-DD), whatever the database's collation. */
-const byKey = (a: { key: string }, b: { key: string }): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+export const compareGroupKeys = (a: { key: string }, b: { key: string }): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 const ceilTo = (ms: number, unit: number): number => Math.ceil(ms / unit) * unit;
 const floorTo = (ms: number, unit: number): number => Math.floor(ms / unit) * unit;
@@ -398,7 +398,7 @@ export class EnergyReportRepository {
     // samples in a raw part but no sample that recent before it (see rawIncreases).
     let rows = await this.runOnce(q, plan, false, scan);
     if (rows.some((r) => r.unresolved > 0)) rows = await this.runOnce(q, plan, true, scan);
-    return rows.map(groupRow).sort(byKey);
+    return rows.map(groupRow).sort(compareGroupKeys);
   }
 
   private async runOnce(
