@@ -17,7 +17,8 @@ import {
   type SignedRange,
   withoutPartsFrom,
 } from '../../../libs/db/src/repositories/energy-report.repository.js';
-import { EnergyDailyRepository, type NewEnergyHourlyRow, type NewTelemetryRow } from '../../../libs/db/src/index.js';
+import type pg from 'pg';
+import { createDatabase, EnergyDailyRepository, type NewEnergyHourlyRow, type NewTelemetryRow, poolOf } from '../../../libs/db/src/index.js';
 import { describeEachBackend } from '../../setup/database.js';
 import { type QueryHarness, referenceBuckets, seedTelemetry, seedVehicle, startQueryHarness } from './harness.js';
 
@@ -326,6 +327,60 @@ describeEachBackend('energy report: partial hours as rollup rows minus their out
       await sql`DELETE FROM vehicle_state`.execute(h.database.db);
     }
   });
+
+  it('computes the raw part on a second connection, in the snapshot of the first', async () => {
+    // From 12:57: the start's raw part is 12:57–13:00, with or without bucket rows; the rest comes from rollup rows.
+    const q = { tenantId: 'acme', from: new Date(`${T}12:57:00Z`), to: new Date('2026-11-17T21:45:00Z'), groupBy: 'vehicle' as const, stepLimits: STEP_LIMITS };
+    for (const tenMinutesSince of [undefined, new Date(-8.64e15)]) {
+      const start = planEnergyRange(q.from, q.to, undefined, { tenMinutesSince }).raw.find((r) => r.from.getTime() === at(`${T}12:57:00Z`));
+      expect(start?.to.getTime(), 'the raw part at the start').toBe(at(`${T}13:00:00Z`));
+    }
+    const before = await repo.reportFromRaw(q);
+    // P-3 samples at 12:54 and 12:59. A sample at 12:56:30 between them, committed after report()'s snapshot was
+    // taken and before its second connection starts, would be 12:59's predecessor in the raw part, there alone: the
+    // rollup rows come from the first connection's snapshot. In that snapshot it does not exist, on either connection.
+    const [a, b] = await h.database.db.selectFrom('telemetry').select(['odometer_km', 'traction_kwh']).where('vehicle_id', '=', 'P-3').where('ts', 'in', [new Date(`${T}12:54:00Z`), new Date(`${T}12:59:00Z`)]).orderBy('ts').execute();
+    const pool = poolOf(h.database.db)!;
+    const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
+    const original = pool.connect;
+    let acquired = 0;
+    (pool as unknown as { connect: () => Promise<pg.PoolClient> }).connect = async () => {
+      if (++acquired === 2) {
+        const c = await connect();
+        try {
+          await c.query('INSERT INTO telemetry (vehicle_id, ts, seq, odometer_km, traction_kwh) VALUES ($1, $2, $3, $4, $5)', ['P-3', new Date(`${T}12:56:30Z`), 999_999, (Number(a!.odometer_km) + Number(b!.odometer_km)) / 2, (Number(a!.traction_kwh) + Number(b!.traction_kwh)) / 2]);
+        } finally {
+          c.release();
+        }
+      }
+      return connect();
+    };
+    try {
+      const got = await repo.report(q);
+      expect(acquired, 'the raw part ran on a second connection').toBe(2);
+      expectSame(got, before, 'a sample committed before the second connection started');
+      expect(await repo.reportFromRaw(q), 'the sample counts once committed').not.toEqual(before);
+    } finally {
+      pool.connect = original;
+      await sql`DELETE FROM telemetry WHERE vehicle_id = 'P-3' AND seq = 999999`.execute(h.database.db);
+    }
+  });
+
+  it('never waits for a second connection it may not get: concurrent reports on pools of 1 and 2 connections', async () => {
+    const q = { tenantId: 'acme', from: new Date(`${T}12:57:00Z`), to: new Date('2026-11-17T21:45:00Z'), groupBy: 'type' as const, stepLimits: STEP_LIMITS };
+    const want = await repo.reportFromRaw(q);
+    // Each report holds a connection for its snapshot: taking a second one whenever it asked for it, the reports on a
+    // full pool would each wait for another's connection, for ever.
+    for (const max of [1, 2]) {
+      const small = createDatabase(h.database.url, { max, applicationName: 'specfleet-test' });
+      try {
+        const answers = await Promise.all(Array.from({ length: 6 }, () => new EnergyReportRepository(small.db).report(q)));
+        answers.forEach((got, i) => expectSame(got, want, `pool of ${max}, report ${i}`));
+      } finally {
+        await small.close();
+      }
+    }
+  }, 20_000);
 
   it('stays equal with the rollup watermark inside the range, before and after the rollup moves it', async () => {
     // energy_daily holds the hours before the watermark only (migration 2026_11_27_140000); the report takes a day
