@@ -18,8 +18,15 @@ export interface BrokerOptions {
   port: number;
   /** MQTT over WebSocket (any path); 0 = an ephemeral port, null = no WebSocket listener. */
   wsPort: number | null;
-  /** Largest MQTT packet (fixed header included); a larger one closes the connection before its body is buffered. */
+  /** Largest MQTT packet (fixed header included); a larger one is never buffered whole (see oversizePublish). */
   maxPacketSize: number;
+  /**
+   * A PUBLISH over maxPacketSize: 'dead_letter' (embedded mode, where the broker's ingest sink stores) hands it to the
+   * sink as a stand-in with the start of its payload, which dead-letters it (PAYLOAD_TOO_LARGE) and acknowledges it,
+   * and the connection stays open (SPEC §4.3); 'close' closes the connection, as for any other packet over the limit
+   * (the standalone broker of distributed mode, which stores nothing itself).
+   */
+  oversizePublish: 'dead_letter' | 'close';
   /** A socket must complete CONNECT within this time. */
   connectTimeoutMs: number;
   /** Concurrent sockets (TCP + WebSocket); more are closed on accept. */
@@ -60,6 +67,7 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<BrokerOptions> = Object.freeze({
   port: 1883,
   wsPort: 8083,
   maxPacketSize: 256 * 1024,
+  oversizePublish: 'close',
   connectTimeoutMs: 10_000,
   maxConnections: 20_000,
   publishRate: 200,
@@ -109,6 +117,7 @@ export function resolveBrokerOptions(partial: Partial<BrokerOptions> = {}): Read
   int('queueLimit', 1);
   if (!(options.publishRate > 0) || !Number.isFinite(options.publishRate)) problems.push(`publishRate must be a positive number, got ${options.publishRate}`);
   if (options.keepaliveMinS > options.keepaliveMaxS) problems.push('keepaliveMinS must not exceed keepaliveMaxS');
+  if (options.oversizePublish !== 'dead_letter' && options.oversizePublish !== 'close') problems.push(`oversizePublish must be dead_letter or close, got ${String(options.oversizePublish)}`);
   if (!BROKER_PERSISTENCE_KINDS.includes(options.persistence)) problems.push(`persistence must be one of ${BROKER_PERSISTENCE_KINDS.join(', ')}, got ${String(options.persistence)}`);
   if (options.persistence === 'level' && !(typeof options.persistenceDir === 'string' && options.persistenceDir.length > 0)) {
     problems.push("persistenceDir is required with persistence 'level'");
@@ -148,6 +157,7 @@ export function brokerOptionsFromConfig(config: {
     port: config.MQTT_PORT,
     wsPort: config.MQTT_WS_PORT,
     maxPacketSize: config.MQTT_MAX_PACKET_BYTES,
+    oversizePublish: mode === 'embedded' ? 'dead_letter' : 'close',
     connectTimeoutMs: config.MQTT_CONNECT_TIMEOUT_MS,
     maxConnections: config.MQTT_MAX_CONNECTIONS,
     publishRate: config.MQTT_PUBLISH_RATE,

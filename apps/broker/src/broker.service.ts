@@ -1,6 +1,7 @@
 // Owns the aedes instance and its two listeners (TCP, WebSocket), wires the hooks and limits to the ports, turns
 // aedes' events into logs, metrics and connectivity facts, and shuts down gracefully: stop accepting, stop reading,
 // let in-flight commits finish (their PUBACKs go out), then close the clients and the listeners.
+import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import type { EventEmitter } from 'node:events';
@@ -11,6 +12,7 @@ import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { createLogger } from '@fleet/config';
 import { isValidVehicleId } from '@fleet/contracts';
+import { DEAD_LETTER_RAW_LIMIT } from '@fleet/db';
 import { authorizeSubscribeFilter } from './acl.js';
 import { type BrokerOptions, resolveBrokerOptions } from './broker.options.js';
 import { BrokerRefusal, ClientSessions, forLog } from './client-sessions.js';
@@ -21,7 +23,7 @@ import { createAuthorizePublishHook } from './hooks/authorize-publish.hook.js';
 import { createAuthorizeSubscribeHook } from './hooks/authorize-subscribe.hook.js';
 import { createPreConnectHook } from './hooks/pre-connect.hook.js';
 import { createPublishedHook } from './hooks/published.hook.js';
-import { PacketSizeGuard } from './limits/packet-size-guard.js';
+import { type OversizeForwarding, PacketSizeGuard } from './limits/packet-size-guard.js';
 import { BrokerMetrics, type Transport } from './metrics.js';
 import { storeOnlyAuthorizedSubscriptions, type SubscriptionStore } from './persistence/authorized-subscriptions.js';
 import { type AedesIdentity, type BrokerPersistence, openBrokerPersistence } from './persistence/broker-persistence.js';
@@ -54,6 +56,12 @@ export class BrokerService implements OnApplicationBootstrap, BeforeApplicationS
   private readonly pendingUpgrades = new Map<Socket, NodeJS.Timeout>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly vehicles = new Map<string, Client>();
+  /**
+   * With oversizePublish 'dead_letter': an oversize PUBLISH reaches aedes as a stand-in whose payload starts with this
+   * broker's random marker (PacketSizeGuard), which the publish hook turns into a dead letter and the forward hook
+   * never delivers. A client that learnt the marker could only make its own publishes dead letters.
+   */
+  private readonly oversize: OversizeForwarding | undefined;
   private aedes: Aedes | undefined;
   private persistence: BrokerPersistence | undefined;
   private tcp: TcpServer | undefined;
@@ -66,6 +74,8 @@ export class BrokerService implements OnApplicationBootstrap, BeforeApplicationS
     this.logger = deps.logger ?? createLogger('broker');
     this.credentials = new CachedCredentialStore(deps.credentials, this.options.credentialCacheTtlMs, this.options.credentialNegativeCacheTtlMs);
     this.metrics = new BrokerMetrics(() => this.aedes?.connectedClients ?? 0);
+    // The stand-in keeps what a dead letter keeps of a payload (DEAD_LETTER_RAW_LIMIT).
+    this.oversize = this.options.oversizePublish === 'dead_letter' ? { marker: randomBytes(16), keepBytes: DEAD_LETTER_RAW_LIMIT } : undefined;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -110,9 +120,10 @@ export class BrokerService implements OnApplicationBootstrap, BeforeApplicationS
         logger,
         inflight,
         enqueueBeforeAck: enqueueBeforeAck && ((packet) => enqueueBeforeAck(self!, packet)),
+        oversizeMarker: this.oversize?.marker,
       }),
       authorizeSubscribe: createAuthorizeSubscribeHook({ sessions, metrics, logger }),
-      authorizeForward: createAuthorizeForwardHook({ sessions, metrics }),
+      authorizeForward: createAuthorizeForwardHook({ sessions, metrics, oversizeMarker: this.oversize?.marker }),
       published: createPublishedHook({ connectivity: this.deps.connectivity, logger }),
     }).catch(async (error: unknown) => {
       await persistence.close(); // release the LevelDB lock: a retry in this process must be able to open it
@@ -270,6 +281,7 @@ export class BrokerService implements OnApplicationBootstrap, BeforeApplicationS
         this.logger.warn({ event: kind, transport, remoteAddress, err: error.message }, 'MQTT connection closed by packet limit');
       },
       remoteAddress,
+      this.oversize,
     );
     this.connections.add(conn);
     this.metrics.connections.inc({ transport });

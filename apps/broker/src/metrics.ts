@@ -15,6 +15,7 @@ export type RefusalReason =
   | 'rate_limited'
   | 'packet_too_large'
   | 'malformed_length'
+  | 'malformed_packet'
   | 'connect_timeout'
   | 'max_connections'
   | 'ingest_failed'

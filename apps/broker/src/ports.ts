@@ -27,6 +27,11 @@ export interface IngestMessage {
   topic: string;
   payload: Buffer;
   receivedAt: Date;
+  /**
+   * Set when the PUBLISH was larger than the broker's packet limit: its size in bytes; `payload` then holds only the
+   * first bytes of the original (see PacketSizeGuard). The sink dead-letters it (PAYLOAD_TOO_LARGE).
+   */
+  oversizeBytes?: number;
 }
 
 /**

@@ -34,7 +34,7 @@ export const ConfigSchema = Type.Object({
 
   BROKER_METRICS_PORT: port(9883, 'GET /metrics of the standalone broker (apps/broker)'),
   INGEST_METRICS_PORT: port(9884, 'GET /metrics of a distributed ingestion worker (apps/ingestion)'),
-  MQTT_MAX_PACKET_BYTES: int(1024, 64 * 1024 * 1024, 256 * 1024, 'largest MQTT packet accepted; larger ones close the connection'),
+  MQTT_MAX_PACKET_BYTES: int(1024, 64 * 1024 * 1024, 256 * 1024, 'largest MQTT packet; a vehicle\'s larger PUBLISH is dead-lettered in embedded mode, other larger packets close the connection'),
   MQTT_CONNECT_TIMEOUT_MS: int(100, 300_000, 10_000, 'a socket must complete CONNECT within this time'),
   MQTT_MAX_CONNECTIONS: int(1, 1_000_000, 20_000, 'concurrent MQTT connections'),
   MQTT_PUBLISH_RATE: int(1, 1_000_000, 200, 'sustained publishes per second per client (token bucket)'),

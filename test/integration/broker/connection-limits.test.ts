@@ -88,6 +88,35 @@ describe('broker: connection limits', () => {
     expect(refused?.value).toBe(1);
   });
 
+  it('with oversizePublish dead_letter, hands a vehicle\'s oversize PUBLISH to the sink as a stand-in, acknowledges it, keeps the connection and delivers it to nobody', async () => {
+    broker = await startBroker({ maxPacketSize: 1024, oversizePublish: 'dead_letter' });
+    const secret = broker.credentials.addVehicle('V1');
+    const svcSecret = broker.credentials.addServiceAccount('ingest');
+    const listener = await connectClient(broker, { clientId: 'ingest:w1', username: 'ingest', password: svcSecret });
+    const seen: string[] = [];
+    listener.on('message', (_topic, payload) => seen.push(payload.toString()));
+    await listener.subscribeAsync('fleet/+/telemetry', { qos: 1 });
+    const vehicle = await connectClient(broker, { clientId: 'V1', username: 'V1', password: secret });
+    const payload = Buffer.concat([Buffer.from('[{"v":1,"ts":"2026-11-27T00:00:00Z","seq":1'), Buffer.alloc(200_000, 0x20), Buffer.from('}]')]);
+    // 1 byte of type, 3 of remaining length, 2 + 18 of topic, 2 of packet id, the payload.
+    const packetBytes = 1 + 3 + 2 + 'fleet/V1/telemetry'.length + 2 + payload.length;
+    await vehicle.publishAsync('fleet/V1/telemetry', payload, { qos: 1 }); // resolves on its PUBACK
+    await vehicle.publishAsync('fleet/V1/telemetry', '{"v":1}', { qos: 1 });
+    expect(vehicle.connected, 'the connection stays open').toBe(true);
+    expect(broker.ingest.committed.map((m) => m.oversizeBytes)).toEqual([packetBytes, undefined]);
+    expect(broker.ingest.committed[0]!.payload).toEqual(payload.subarray(0, 4096));
+    await waitFor(() => seen.length > 0, 3_000, 'the second message delivered');
+    await sleep(100);
+    expect(seen, 'the oversize message is delivered to nobody').toEqual(['{"v":1}']);
+
+    // A service account's oversize command has no sink to go to: refused like any packet over the limit.
+    const closed = new Promise<void>((resolve) => listener.once('close', () => resolve()));
+    listener.publish('fleet/V1/cmd', Buffer.alloc(2048, 0x61), { qos: 1 });
+    await closed;
+    const refused = (await broker.service.metrics.refusals.get()).values.find((v) => v.labels.reason === 'packet_too_large');
+    expect(refused?.value).toBe(1);
+  });
+
   it('closes a WebSocket connection whose PUBLISH announces too much, even when sent in small frames', async () => {
     broker = await startBroker({ maxPacketSize: 4096 });
     const secret = broker.credentials.addVehicle('V1');

@@ -14,6 +14,7 @@ import { BrokerRefusal, type ClientSessions, forLog } from '../client-sessions.j
 import type { BrokerMetrics } from '../metrics.js';
 import type { IngestChannel, IngestSink } from '../ports.js';
 import { DeadlineQueue } from '../limits/deadline-queue.js';
+import { readOversizeStandIn, type OversizeStandIn } from '../limits/packet-size-guard.js';
 
 export interface AuthorizePublishDeps {
   options: Pick<BrokerOptions, 'publishMaxDelayMs' | 'ingestTimeoutMs'>;
@@ -25,6 +26,11 @@ export interface AuthorizePublishDeps {
   inflight: { add(promise: Promise<unknown>): void };
   /** Durable queueing for persistent sessions, run for every accepted QoS > 0 PUBLISH right before its PUBACK. */
   enqueueBeforeAck?: (packet: PublishPacket) => Promise<void>;
+  /**
+   * The marker of this broker's oversize stand-ins (PacketSizeGuard), when it makes them: a vehicle's stand-in goes to
+   * the sink as an oversize message (dead-lettered there, then acknowledged); anyone else's is refused.
+   */
+  oversizeMarker?: Buffer;
 }
 
 const INGEST_CHANNELS = new Set<string>(['telemetry', 'events', 'status', 'cmd/ack']);
@@ -32,7 +38,7 @@ const INGEST_CHANNELS = new Set<string>(['telemetry', 'events', 'status', 'cmd/a
 export function createAuthorizePublishHook(deps: AuthorizePublishDeps) {
   const { options, ingest, sessions, metrics, logger } = deps;
 
-  function deny(callback: (error?: Error | null) => void, client: Client | null, topic: string, reason: 'publish_denied' | 'qos_denied' | 'rate_limited', detail: string): void {
+  function deny(callback: (error?: Error | null) => void, client: Client | null, topic: string, reason: 'publish_denied' | 'qos_denied' | 'rate_limited' | 'packet_too_large', detail: string): void {
     metrics.refuse(reason);
     logger.warn({ event: reason, clientId: forLog(client?.id), topic: forLog(topic), detail }, 'MQTT publish refused');
     callback(new BrokerRefusal(`publish refused: ${reason} (${detail})`, reason));
@@ -65,7 +71,7 @@ export function createAuthorizePublishHook(deps: AuthorizePublishDeps) {
   };
   const deadlines = new DeadlineQueue(options.ingestTimeoutMs);
 
-  function commit(client: Client, packet: PublishPacket, vehicleId: string, channel: IngestChannel, callback: (error?: Error | null) => void): void {
+  function commit(client: Client, packet: PublishPacket, vehicleId: string, channel: IngestChannel, oversize: OversizeStandIn | undefined, callback: (error?: Error | null) => void): void {
     const started = performance.now();
     let settled = false;
     const fail = (error: unknown): void => {
@@ -80,7 +86,11 @@ export function createAuthorizePublishHook(deps: AuthorizePublishDeps) {
     });
     let write: Promise<void>;
     try {
-      write = ingest.ingest({ vehicleId, channel, topic: packet.topic, payload: toBuffer(packet.payload), receivedAt: new Date() });
+      write = ingest.ingest(
+        oversize
+          ? { vehicleId, channel, topic: packet.topic, payload: oversize.kept, receivedAt: new Date(), oversizeBytes: oversize.packetBytes }
+          : { vehicleId, channel, topic: packet.topic, payload: toBuffer(packet.payload), receivedAt: new Date() },
+      );
     } catch (error) {
       // A sink that throws instead of rejecting: refuse once here and drop the deadline, which would otherwise call
       // aedes back a second time when it expires.
@@ -128,9 +138,14 @@ export function createAuthorizePublishHook(deps: AuthorizePublishDeps) {
       // downgrade an inbound QoS, so the PUBLISH is refused (no PUBREC) and the connection closes like any refusal.
       if (packet.qos === 2 && session.principal.kind === 'vehicle') return deny(callback, client, packet.topic, 'qos_denied', 'QoS 2 not supported, use QoS 1');
 
+      const oversize = deps.oversizeMarker ? readOversizeStandIn(toBuffer(packet.payload), deps.oversizeMarker) : undefined;
+      const stored = session.principal.kind === 'vehicle' && INGEST_CHANNELS.has(channel);
+      // Only the sink can say what was wrong with an oversize message (a dead letter); elsewhere it is refused as
+      // the packet limit always refused it.
+      if (oversize && !stored) return deny(callback, client, packet.topic, 'packet_too_large', `${oversize.packetBytes} bytes`);
       const proceed = (): void => {
-        if (session.principal.kind === 'vehicle' && INGEST_CHANNELS.has(channel)) {
-          commit(client!, packet, vehicleId, channel as IngestChannel, callback);
+        if (stored) {
+          commit(client!, packet, vehicleId, channel as IngestChannel, oversize, callback);
         } else {
           receivedOn(channel).inc();
           acknowledge(client!, packet, callback);

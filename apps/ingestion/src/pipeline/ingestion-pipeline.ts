@@ -57,6 +57,11 @@ export interface IngestMessage {
   topic: string;
   payload: Uint8Array;
   receivedAt: Date;
+  /**
+   * The PUBLISH was larger than the broker's packet limit (embedded mode, see apps/broker PacketSizeGuard): its size
+   * in bytes. `payload` holds only its first bytes, and the message is dead-lettered as PAYLOAD_TOO_LARGE.
+   */
+  oversizeBytes?: number;
 }
 
 /** The port both sources use: resolves once the message is committed or dead-lettered durably. */
@@ -296,6 +301,10 @@ export class IngestionPipeline implements IngestSink {
     };
     if (vehicleId === undefined || channel === undefined) {
       reject([unknownTopicRejection(topic)]);
+      return decoded;
+    }
+    if (message.oversizeBytes !== undefined) {
+      reject([{ reason: 'PAYLOAD_TOO_LARGE', detail: `packet: ${message.oversizeBytes} bytes > ${this.decodeLimits.maxBytes}; the first ${payload.byteLength} bytes of its payload kept` }]);
       return decoded;
     }
     const ctx: DecodeContext = { ...this.decodeLimits, nowMs: this.now() };
