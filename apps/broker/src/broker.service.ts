@@ -273,6 +273,18 @@ export class BrokerService implements OnApplicationBootstrap, BeforeApplicationS
       this.refuseConnection(stream, transport, remoteAddress);
       return;
     }
+    // The client of this connection, once aedes.handle has made it (the guard's callbacks run on data, later).
+    let client: Client | undefined;
+    const oversize: OversizeForwarding | undefined = this.oversize && {
+      ...this.oversize,
+      // Only an authenticated vehicle's messages have a dead-letter table to go to; anything else over the limit
+      // (before CONNECT, a service account's command) closes the connection at its header, unread.
+      mayReadPast: () => this.sessions.get(client)?.principal.kind === 'vehicle',
+      onReadingPast: () => {
+        const c = client as (Client & { _keepaliveInterval?: number; _keepaliveTimer?: NodeJS.Timeout | null }) | undefined;
+        if (c?._keepaliveInterval !== undefined && c._keepaliveInterval > 0) c._keepaliveTimer?.refresh();
+      },
+    };
     const conn = new PacketSizeGuard(
       stream,
       this.options.maxPacketSize,
@@ -281,7 +293,7 @@ export class BrokerService implements OnApplicationBootstrap, BeforeApplicationS
         this.logger.warn({ event: kind, transport, remoteAddress, err: error.message }, 'MQTT connection closed by packet limit');
       },
       remoteAddress,
-      this.oversize,
+      oversize,
     );
     this.connections.add(conn);
     this.metrics.connections.inc({ transport });
@@ -290,7 +302,7 @@ export class BrokerService implements OnApplicationBootstrap, BeforeApplicationS
       this.connections.delete(conn);
       this.metrics.connections.dec({ transport });
     });
-    aedes.handle(conn, req);
+    client = aedes.handle(conn, req);
   }
 
   private observe(aedes: Aedes): void {

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { closeTrackedClients, connackCode, connectClient, rawClient, sleep, startBroker, type TestBroker, waitFor } from './harness.js';
-import { connectPacket, rawConnect, remainingLength } from './raw-mqtt.js';
+import { connectPacket, publishPacket, rawConnect, remainingLength } from './raw-mqtt.js';
 
 describe('broker: connection limits', () => {
   let broker: TestBroker | undefined;
@@ -115,6 +115,31 @@ describe('broker: connection limits', () => {
     await closed;
     const refused = (await broker.service.metrics.refusals.get()).values.find((v) => v.labels.reason === 'packet_too_large');
     expect(refused?.value).toBe(1);
+  });
+
+  it('with oversizePublish dead_letter, keeps a vehicle connected through a slow oversize upload, and reads nothing past before CONNECT', async () => {
+    broker = await startBroker({ maxPacketSize: 1024, oversizePublish: 'dead_letter', keepaliveMinS: 1 });
+    const secret = broker.credentials.addVehicle('V1');
+    const vehicle = await rawConnect(broker.port);
+    vehicle.socket.write(connectPacket('V1', 'V1', secret, 1)); // keepalive 1 s: aedes closes after 1.5 s without a packet
+    await waitFor(() => vehicle.received().length >= 4, 3_000, 'CONNACK');
+    const packet = publishPacket('fleet/V1/telemetry', Buffer.alloc(30_000, 0x41), 1, 5);
+    // 30 kB in 1 kB pieces every 100 ms: 3 s inside one packet, which aedes sees only as the stand-in at its end.
+    for (let i = 0; i < packet.length && !vehicle.isClosed(); i += 1_000) {
+      vehicle.socket.write(packet.subarray(i, i + 1_000));
+      await sleep(100);
+    }
+    await waitFor(() => vehicle.received().length >= 8 || vehicle.isClosed(), 3_000, 'PUBACK');
+    expect(vehicle.isClosed(), 'still connected after the upload').toBe(false);
+    expect([...vehicle.received().subarray(4, 8)]).toEqual([0x40, 0x02, 0x00, 0x05]);
+    expect(broker.ingest.committed.map((m) => m.oversizeBytes)).toEqual([packet.length]);
+    vehicle.socket.destroy();
+
+    // Before CONNECT there is no vehicle to dead-letter for: closed at the header, nothing read past.
+    const early = await rawConnect(broker.port);
+    early.socket.write(Buffer.concat([Buffer.from([0x32]), remainingLength(5_000)]));
+    await Promise.race([early.closed, sleep(3_000)]);
+    expect(early.isClosed()).toBe(true);
   });
 
   it('closes a WebSocket connection whose PUBLISH announces too much, even when sent in small frames', async () => {

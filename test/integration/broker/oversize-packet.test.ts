@@ -144,7 +144,7 @@ describe('broker: a 250 MB PUBLISH with oversizePublish dead_letter', () => {
     // packet's size); buffering it would add the whole 250 MB.
     const total = 250 * MB;
     const topic = Buffer.from([0, 18, ...Buffer.from('fleet/V1/telemetry')]);
-    // QoS 1, packet id 0x0102: the fixed header, the topic, the id, then 100 MB of payload in 64 KiB writes.
+    // QoS 1, packet id 0x0102: the fixed header, the topic, the id, then 250 MB of payload in 64 KiB writes.
     const header = Buffer.concat([Buffer.from([0x32]), remainingLength(topic.length + 2 + total), topic, Buffer.from([0x01, 0x02])]);
     vehicle.socket.write(header);
     const chunk = Buffer.alloc(64 * 1024, 0x41);

@@ -366,12 +366,28 @@ describeEachBackend('energy report: partial hours as rollup rows minus their out
     }
   });
 
-  it('never waits for a second connection it may not get: concurrent reports on pools of 1 and 2 connections', async () => {
+  it('computes the raw part on its first connection when the second one cannot be had', async () => {
+    const q = { tenantId: 'acme', from: new Date(`${T}12:57:00Z`), to: new Date('2026-11-17T21:45:00Z'), groupBy: 'powertrain' as const, stepLimits: STEP_LIMITS };
+    const want = await repo.reportFromRaw(q);
+    const pool = poolOf(h.database.db)!;
+    const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
+    const original = pool.connect;
+    let acquired = 0;
+    (pool as unknown as { connect: () => Promise<pg.PoolClient> }).connect = () => (++acquired === 2 ? Promise.reject(new Error('sorry, too many clients already')) : connect());
+    try {
+      expectSame(await repo.report(q), want, 'without the second connection');
+      expect(acquired, 'the second connection was asked for').toBe(2);
+    } finally {
+      pool.connect = original;
+    }
+  });
+
+  it('never waits for a second connection it may not get: concurrent reports on pools of 1, 2 and 4 connections', async () => {
     const q = { tenantId: 'acme', from: new Date(`${T}12:57:00Z`), to: new Date('2026-11-17T21:45:00Z'), groupBy: 'type' as const, stepLimits: STEP_LIMITS };
     const want = await repo.reportFromRaw(q);
     // Each report holds a connection for its snapshot: taking a second one whenever it asked for it, the reports on a
     // full pool would each wait for another's connection, for ever.
-    for (const max of [1, 2]) {
+    for (const max of [1, 2, 4]) {
       const small = createDatabase(h.database.url, { max, applicationName: 'specfleet-test' });
       try {
         const answers = await Promise.all(Array.from({ length: 6 }, () => new EnergyReportRepository(small.db).report(q)));

@@ -34,6 +34,9 @@ export interface AuthorizePublishDeps {
 }
 
 const INGEST_CHANNELS = new Set<string>(['telemetry', 'events', 'status', 'cmd/ack']);
+/** Where an oversize stand-in goes once dead-lettered: nowhere (see commit). */
+const DEAD_LETTERED_TOPIC = '$specfleet/dead-lettered';
+const EMPTY = Buffer.alloc(0);
 
 export function createAuthorizePublishHook(deps: AuthorizePublishDeps) {
   const { options, ingest, sessions, metrics, logger } = deps;
@@ -106,6 +109,14 @@ export function createAuthorizePublishHook(deps: AuthorizePublishDeps) {
         deadline.cancel();
         committedSeconds.observe((performance.now() - started) / 1000);
         receivedOn(channel).inc();
+        if (oversize) {
+          // Dead-lettered: acknowledged, and then routed by aedes to no one: every filter the subscribe ACL grants
+          // lies under fleet/, so nothing is delivered, retained or queued for a persistent session (now or after a
+          // restart, when the forward hook's marker is another) — and enqueueBeforeAck has nothing to queue.
+          packet.topic = DEAD_LETTERED_TOPIC;
+          packet.payload = EMPTY;
+          return callback(null);
+        }
         acknowledge(client, packet, callback);
       },
       (error: unknown) => {

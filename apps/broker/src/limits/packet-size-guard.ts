@@ -1,12 +1,12 @@
 // Sits between a socket and aedes and enforces the maximum MQTT packet size before anything is buffered: it reads
 // each fixed header (type + variable-length "remaining length") as the bytes stream past. A packet larger than the
-// limit is never buffered whole: with `oversize` set (embedded mode), an oversize PUBLISH is read past, keeping only
-// its topic, packet id and the first bytes of its payload, and aedes receives a short PUBLISH in its place (same
-// topic, QoS and packet id) whose payload says so: `oversize.marker`, the original packet's size (uint32, big
-// endian), the kept bytes. The broker's publish hook dead-letters it (SPEC §4.3: oversize) and acknowledges it like
-// any bad input, and the connection stays open. Any other packet over the limit (and an oversize PUBLISH without
-// `oversize`) destroys the connection the moment its header arrives. aedes' parser (mqtt-packet) has no limit and
-// would otherwise accumulate a 100 MB PUBLISH in memory before looking at it.
+// limit is never buffered whole: with `oversize` set (embedded mode) and its `mayReadPast()` true (an authenticated
+// vehicle), an oversize PUBLISH is read past, keeping only its topic, packet id and the first bytes of its payload,
+// and aedes receives a short PUBLISH in its place (same topic, QoS and packet id) whose payload says so:
+// `oversize.marker`, the original packet's size (uint32, big endian), the kept bytes. The broker's publish hook
+// dead-letters it (SPEC §4.3: oversize) and acknowledges it like any bad input, and the connection stays open. Any
+// other packet over the limit destroys the connection the moment its header arrives. aedes' parser (mqtt-packet) has
+// no limit and would otherwise accumulate a 100 MB PUBLISH in memory before looking at it.
 import { Duplex } from 'node:stream';
 
 export type GuardViolation = 'packet_too_large' | 'malformed_length' | 'malformed_packet';
@@ -38,6 +38,16 @@ export interface OversizeForwarding {
   marker: Buffer;
   /** How many bytes of the original payload the stand-in keeps. */
   keepBytes: number;
+  /**
+   * Asked when an oversize PUBLISH's header arrives: read past it (true), or close the connection at once (false,
+   * e.g. before CONNECT or for a client whose messages have no dead-letter table to go to). Default: true.
+   */
+  mayReadPast?: () => boolean;
+  /**
+   * Called for each read while an oversize PUBLISH is read past: aedes only refreshes a client's keepalive when it
+   * handles a packet, and a large upload over a slow link may outlast 1.5 × keepalive.
+   */
+  onReadingPast?: () => void;
 }
 
 /** What a stand-in PUBLISH says about the packet it stands for. */
@@ -212,7 +222,7 @@ export class PacketSizeGuard extends Duplex {
           }
           const size = 1 + this.lengthBytes + this.length;
           if (size > this.maxPacketSize) {
-            if (this.packetType !== PUBLISH || !this.oversize) return new PacketTooLargeError(size, this.maxPacketSize);
+            if (this.packetType !== PUBLISH || !this.oversize || this.oversize.mayReadPast?.() === false) return new PacketTooLargeError(size, this.maxPacketSize);
             if (passFrom >= 0 && headerStart > passFrom) this.out.push(chunk.subarray(passFrom, headerStart));
             passFrom = -1;
             this.oversizeState = { firstByte: this.firstByte, packetBytes: size, parts: [], have: 0, need: Math.min(2, this.length), topicKnown: false };
@@ -235,6 +245,7 @@ export class PacketSizeGuard extends Duplex {
         case Phase.Oversize: {
           const take = Math.min(this.remaining, n - i);
           this.collect(chunk, i, take);
+          this.oversize!.onReadingPast?.();
           i += take;
           this.remaining -= take;
           if (this.remaining === 0) {

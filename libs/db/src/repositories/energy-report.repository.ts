@@ -422,7 +422,9 @@ export class EnergyReportRepository {
     if (!release) return finish(await this.resolved(q, plan, scan, false));
     try {
       const rawOnly: EnergyRangePlan = { months: [], days: [], hours: [], tenMinutes: [], raw: plan.raw };
-      const [rollups, raw] = await Promise.all([
+      let rawStarted = false;
+      // Both settled before this transaction ends: the other one imports its snapshot.
+      const [rollups, raw] = await Promise.allSettled([
         this.resolved(q, rollupsOnly, scan, true),
         alongside!.root
           .transaction()
@@ -430,10 +432,16 @@ export class EnergyReportRepository {
           .setAccessMode('read only')
           .execute(async (trx) => {
             await sql`SET TRANSACTION SNAPSHOT ${sql.lit(alongside!.snapshot)}`.execute(trx);
+            rawStarted = true;
             return new EnergyReportRepository(trx).resolved(q, rawOnly, scan, true);
           }),
       ]);
-      return finish(addGroupTotals(rollups, raw));
+      if (rollups.status === 'rejected') throw rollups.reason;
+      if (raw.status === 'fulfilled') return finish(addGroupTotals(rollups.value, raw.value));
+      // No second connection after all (the server's connection limit, say), or no snapshot on it: the raw part on
+      // this connection, in the same snapshot. A failure of the raw statement itself is the report's.
+      if (rawStarted) throw raw.reason;
+      return finish(addGroupTotals(rollups.value, await this.resolved(q, rawOnly, scan, true)));
     } finally {
       release();
     }
@@ -544,15 +552,17 @@ export class EnergyReportRepository {
 const splitsInProgress = new WeakMap<pg.Pool, number>();
 
 /**
- * Whether a report may take a second connection of `pool` (it holds one already): only while the pool has one idle or
- * room for a new one, and while fewer than max − 1 reports hold one and wait for another, so that whatever the timing
- * at least one connection is never held by such a waiter and the pool cannot deadlock. Returns the release, or
- * undefined (then the report runs as one statement on its connection).
+ * Whether a report may take a second connection of `pool` (it holds one already): only while nobody waits for one,
+ * the pool has one idle or room for a new one, and fewer than a quarter of the pool's connections are held by reports
+ * that hold one and take another. So at least one connection is never held by such a waiter and the pool cannot
+ * deadlock, and a pool shared with ingestion (embedded mode) keeps most of its connections for it. Returns the
+ * release, or undefined (then the report runs as one statement on its connection): the second connection is for a
+ * quiet system's latency, and on a busy one the other requests use the cores anyway.
  */
 function claimSecondConnection(pool: pg.Pool): (() => void) | undefined {
   const max = pool.options.max ?? 10;
   const active = splitsInProgress.get(pool) ?? 0;
-  if (active + 1 > max - 1 || pool.waitingCount > 0 || (pool.idleCount === 0 && pool.totalCount >= max)) return undefined;
+  if (active >= Math.floor(max / 4) || pool.waitingCount > 0 || (pool.idleCount === 0 && pool.totalCount >= max)) return undefined;
   splitsInProgress.set(pool, active + 1);
   let released = false;
   return () => {
