@@ -277,9 +277,13 @@ export class BrokerService implements OnApplicationBootstrap, BeforeApplicationS
     let client: Client | undefined;
     const oversize: OversizeForwarding | undefined = this.oversize && {
       ...this.oversize,
-      // Only an authenticated vehicle's messages have a dead-letter table to go to; anything else over the limit
-      // (before CONNECT, a service account's command) closes the connection at its header, unread.
-      mayReadPast: () => this.sessions.get(client)?.principal.kind === 'vehicle',
+      // Only a vehicle's messages have a dead-letter table to go to: a service account's oversize command closes the
+      // connection at its header, unread (so does anything before CONNECT, see PacketSizeGuard). While the CONNECT is
+      // still being authenticated, the PUBLISH is read past and the publish hook decides with the session.
+      mayReadPast: () => {
+        const session = this.sessions.get(client);
+        return session === undefined || session.principal.kind === 'vehicle';
+      },
       onReadingPast: () => {
         const c = client as (Client & { _keepaliveInterval?: number; _keepaliveTimer?: NodeJS.Timeout | null }) | undefined;
         if (c?._keepaliveInterval !== undefined && c._keepaliveInterval > 0) c._keepaliveTimer?.refresh();

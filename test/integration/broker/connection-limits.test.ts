@@ -122,24 +122,34 @@ describe('broker: connection limits', () => {
     const secret = broker.credentials.addVehicle('V1');
     const vehicle = await rawConnect(broker.port);
     vehicle.socket.write(connectPacket('V1', 'V1', secret, 1)); // keepalive 1 s: aedes closes after 1.5 s without a packet
-    await waitFor(() => vehicle.received().length >= 4, 3_000, 'CONNACK');
+    await waitFor(() => vehicle.received().length >= 4, 10_000, 'CONNACK');
     const packet = publishPacket('fleet/V1/telemetry', Buffer.alloc(30_000, 0x41), 1, 5);
     // 30 kB in 1 kB pieces every 100 ms: 3 s inside one packet, which aedes sees only as the stand-in at its end.
     for (let i = 0; i < packet.length && !vehicle.isClosed(); i += 1_000) {
       vehicle.socket.write(packet.subarray(i, i + 1_000));
       await sleep(100);
     }
-    await waitFor(() => vehicle.received().length >= 8 || vehicle.isClosed(), 3_000, 'PUBACK');
+    await waitFor(() => vehicle.received().length >= 8 || vehicle.isClosed(), 10_000, 'PUBACK');
     expect(vehicle.isClosed(), 'still connected after the upload').toBe(false);
     expect([...vehicle.received().subarray(4, 8)]).toEqual([0x40, 0x02, 0x00, 0x05]);
     expect(broker.ingest.committed.map((m) => m.oversizeBytes)).toEqual([packet.length]);
     vehicle.socket.destroy();
 
-    // Before CONNECT there is no vehicle to dead-letter for: closed at the header, nothing read past.
+    // Before CONNECT there is no vehicle to dead-letter for: closed at the header, nothing read past (aedes' own
+    // connect timeout, 10 s, would close it only later).
     const early = await rawConnect(broker.port);
     early.socket.write(Buffer.concat([Buffer.from([0x32]), remainingLength(5_000)]));
-    await Promise.race([early.closed, sleep(3_000)]);
+    await Promise.race([early.closed, sleep(8_000)]);
     expect(early.isClosed()).toBe(true);
+
+    // A CONNECT and an oversize PUBLISH in one write (MQTT 3.1.1 lets a client publish before its CONNACK): read past
+    // while the CONNECT is authenticated, then dead-lettered.
+    const eager = await rawConnect(broker.port);
+    eager.socket.write(Buffer.concat([connectPacket('V1', 'V1', secret, 30), publishPacket('fleet/V1/telemetry', Buffer.alloc(5_000, 0x42), 1, 9)]));
+    await waitFor(() => eager.received().length >= 8 || eager.isClosed(), 10_000, 'CONNACK and PUBACK');
+    expect([...eager.received().subarray(4, 8)]).toEqual([0x40, 0x02, 0x00, 0x09]);
+    expect(broker.ingest.committed.map((m) => m.oversizeBytes)).toEqual([packet.length, 5_000 + 25]);
+    eager.socket.destroy();
   });
 
   it('closes a WebSocket connection whose PUBLISH announces too much, even when sent in small frames', async () => {

@@ -1,6 +1,6 @@
 // Shared set-up of the broker integration tests: a real BrokerService on ephemeral ports, wired to in-memory test
 // doubles of its ports (credentials seeded with digests, a recording ingest sink whose commits the test controls).
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -217,4 +217,19 @@ export async function subscribeGranted(client: MqttClient, filters: Record<strin
       },
     );
   return Object.fromEntries(topics.map((t, i) => [t, packet.granted[i]!]));
+}
+
+/** The TCP port a broker in a child process reports over IPC once it listens (broker-process.ts and the like). */
+export function childBrokerPort(child: ChildProcess): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('broker process did not start')), 30_000);
+    child.once('message', (m: { tcp: number }) => {
+      clearTimeout(timer);
+      resolve(m.tcp);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`broker process exited with ${code}`));
+    });
+  });
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeTrackedClients, connectClient, run, sleep } from './harness.js';
+import { childBrokerPort, closeTrackedClients, connectClient, run, sleep } from './harness.js';
 import { publishPacket, rawLogin, remainingLength } from './raw-mqtt.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -29,14 +29,7 @@ async function startBrokerProcess(env: Record<string, string>): Promise<{ child:
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('broker process did not start')), 30_000);
-    child.once('message', (m: { tcp: number }) => {
-      clearTimeout(timer);
-      resolve(m.tcp);
-    });
-    child.once('exit', (code) => reject(new Error(`broker process exited with ${code}`)));
-  });
+  const port = await childBrokerPort(child);
   return { child, port };
 }
 

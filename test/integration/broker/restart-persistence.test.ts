@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeTrackedClients, connectClient, rawClient, sleep, waitFor } from './harness.js';
+import { childBrokerPort, closeTrackedClients, connectClient, rawClient, sleep, waitFor } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const N = 200;
@@ -42,14 +42,7 @@ async function startBrokerProcess(persistence: 'memory' | 'level', dir: string, 
   });
   children.add(child);
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('broker process did not start')), 30_000);
-    child.once('message', (m: { tcp: number }) => {
-      clearTimeout(timer);
-      resolve(m.tcp);
-    });
-    child.once('exit', (code) => reject(new Error(`broker process exited with ${code}`)));
-  });
+  const port = await childBrokerPort(child);
   return { child, url: `mqtt://127.0.0.1:${port}`, exited };
 }
 

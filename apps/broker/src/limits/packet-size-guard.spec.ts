@@ -45,6 +45,8 @@ describe('PacketSizeGuard', () => {
   });
 
   const MARKER = Buffer.from('5b1e6c0d9a7f4e2b8c3d1a0f6e5d4c3b', 'hex');
+  /** CONNECT, MQTT 3.1.1, clean session, keepalive 30 s, client id "V1": only after one is an oversize PUBLISH read past. */
+  const CONNECT = Buffer.from([0x10, 14, 0, 4, ...Buffer.from('MQTT'), 4, 0x02, 0, 30, 0, 2, ...Buffer.from('V1')]);
 
   /** An MQTT 3.1.1 PUBLISH, encoded by hand (the guard must not depend on a parser to be tested). */
   function publish(topic: string, payload: Buffer, opts: { qos?: 0 | 1; messageId?: number; retain?: boolean } = {}): Buffer {
@@ -97,7 +99,7 @@ describe('PacketSizeGuard', () => {
     const bigPayload = Buffer.concat([Buffer.from('[{"v":1,"ts":"2026-11-27T00:00:00Z","seq":1}'), Buffer.alloc(20_000, 0x20), Buffer.from(']')]);
     const big = publish('fleet/V-1/telemetry', bigPayload, { qos: 1, messageId: 8, retain: true });
     const tail = Buffer.concat([Buffer.from([0xc0, 0x00]), publish('fleet/V-1/events', Buffer.from('{}'))]);
-    const stream = Buffer.concat([small, big, tail]);
+    const stream = Buffer.concat([CONNECT, small, big, tail]);
     for (const cut of [1, 2, 3, 5, 64, 1_000, 4_096, stream.length]) {
       const { inner, guard, violations, passed } = guarded(1_024, { marker: MARKER, keepBytes: 100 });
       for (let i = 0; i < stream.length; i += cut) inner.write(stream.subarray(i, i + cut));
@@ -105,14 +107,14 @@ describe('PacketSizeGuard', () => {
       expect(violations, `cut every ${cut} bytes`).toEqual([]);
       expect(guard.destroyed).toBe(false);
       const got = packets(Buffer.concat(passed));
-      expect(got.map((p) => p.type), `cut every ${cut} bytes`).toEqual([3, 3, 12, 3]);
-      expect(got[0]).toEqual({ type: 3, flags: 0b0010, topic: 'fleet/V-1/telemetry', messageId: 7, payload: Buffer.from('{"v":1}') });
+      expect(got.map((p) => p.type), `cut every ${cut} bytes`).toEqual([1, 3, 3, 12, 3]);
+      expect(got[1]).toEqual({ type: 3, flags: 0b0010, topic: 'fleet/V-1/telemetry', messageId: 7, payload: Buffer.from('{"v":1}') });
       // Same topic, QoS 1 and packet id (so the PUBACK answers the client's packet); RETAIN cleared.
-      expect(got[1]).toMatchObject({ type: 3, flags: 0b0010, topic: 'fleet/V-1/telemetry', messageId: 8 });
-      expect(readOversizeStandIn(got[1]!.payload!, MARKER)).toEqual({ packetBytes: big.length, kept: bigPayload.subarray(0, 100) });
-      expect(got[3]).toEqual({ type: 3, flags: 0, topic: 'fleet/V-1/events', payload: Buffer.from('{}') });
+      expect(got[2]).toMatchObject({ type: 3, flags: 0b0010, topic: 'fleet/V-1/telemetry', messageId: 8 });
+      expect(readOversizeStandIn(got[2]!.payload!, MARKER)).toEqual({ packetBytes: big.length, kept: bigPayload.subarray(0, 100) });
+      expect(got[4]).toEqual({ type: 3, flags: 0, topic: 'fleet/V-1/events', payload: Buffer.from('{}') });
       // What reached aedes is the stand-in's few bytes, not the 20 kB.
-      expect(Buffer.concat(passed).length).toBeLessThan(small.length + tail.length + 200);
+      expect(Buffer.concat(passed).length).toBeLessThan(CONNECT.length + small.length + tail.length + 200);
     }
   });
 
@@ -125,11 +127,22 @@ describe('PacketSizeGuard', () => {
 
     const outrun = guarded(1_024, { marker: MARKER, keepBytes: 100 });
     // A PUBLISH of 2,000 bytes whose topic length says 5,000.
-    outrun.inner.write(Buffer.concat([Buffer.from([0x30, 0xd0, 0x0f, 0x13, 0x88]), Buffer.alloc(1_998, 0x61)]));
+    outrun.inner.write(Buffer.concat([CONNECT, Buffer.from([0x30, 0xd0, 0x0f, 0x13, 0x88]), Buffer.alloc(1_998, 0x61)]));
     await tick();
     expect(outrun.violations).toEqual(['malformed_packet']);
     expect(outrun.guard.destroyed).toBe(true);
     expect(outrun.passed).toEqual([]);
+
+    const early = guarded(1_024, { marker: MARKER, keepBytes: 100 });
+    early.inner.write(publish('fleet/V-1/telemetry', Buffer.alloc(2_000), { qos: 1, messageId: 1 }));
+    await tick();
+    expect(early.violations, 'an oversize PUBLISH before any CONNECT').toEqual(['packet_too_large']);
+
+    const refused = guarded(1_024, { marker: MARKER, keepBytes: 100, mayReadPast: () => false });
+    refused.inner.write(Buffer.concat([CONNECT, publish('fleet/V-1/telemetry', Buffer.alloc(2_000), { qos: 1, messageId: 1 })]));
+    await tick();
+    expect(refused.violations, 'mayReadPast said no').toEqual(['packet_too_large']);
+    expect(refused.guard.destroyed).toBe(true);
 
     const closing = guarded(1_024);
     closing.inner.write(publish('fleet/V-1/telemetry', Buffer.alloc(2_000), { qos: 1, messageId: 1 }));

@@ -39,8 +39,9 @@ export interface OversizeForwarding {
   /** How many bytes of the original payload the stand-in keeps. */
   keepBytes: number;
   /**
-   * Asked when an oversize PUBLISH's header arrives: read past it (true), or close the connection at once (false,
-   * e.g. before CONNECT or for a client whose messages have no dead-letter table to go to). Default: true.
+   * Asked when an oversize PUBLISH's header arrives after a CONNECT (before one, the connection closes at once): read
+   * past it (true), or close the connection (false, e.g. a client whose messages have no dead-letter table to go
+   * to). Default: true.
    */
   mayReadPast?: () => boolean;
   /**
@@ -73,6 +74,7 @@ const enum Phase {
   Oversize,
 }
 
+const CONNECT = 1;
 const PUBLISH = 3;
 const DISCONNECT = 14;
 
@@ -90,6 +92,8 @@ interface OversizeState {
 export class PacketSizeGuard extends Duplex {
   /** The client sent a DISCONNECT packet (MQTT's clean goodbye); read when the connection ends. */
   sawDisconnect = false;
+  /** A CONNECT went past (aedes may not have authenticated it yet: a client may send its first PUBLISH right behind it). */
+  private sawConnect = false;
   readonly remoteAddress: string | undefined;
 
   private phase = Phase.Type;
@@ -222,7 +226,7 @@ export class PacketSizeGuard extends Duplex {
           }
           const size = 1 + this.lengthBytes + this.length;
           if (size > this.maxPacketSize) {
-            if (this.packetType !== PUBLISH || !this.oversize || this.oversize.mayReadPast?.() === false) return new PacketTooLargeError(size, this.maxPacketSize);
+            if (this.packetType !== PUBLISH || !this.oversize || !this.sawConnect || !this.asks(this.oversize.mayReadPast, true)) return new PacketTooLargeError(size, this.maxPacketSize);
             if (passFrom >= 0 && headerStart > passFrom) this.out.push(chunk.subarray(passFrom, headerStart));
             passFrom = -1;
             this.oversizeState = { firstByte: this.firstByte, packetBytes: size, parts: [], have: 0, need: Math.min(2, this.length), topicKnown: false };
@@ -231,6 +235,7 @@ export class PacketSizeGuard extends Duplex {
             break;
           }
           if (this.packetType === DISCONNECT) this.sawDisconnect = true;
+          else if (this.packetType === CONNECT) this.sawConnect = true;
           this.remaining = this.length;
           this.phase = this.remaining > 0 ? Phase.Body : Phase.Type;
           break;
@@ -245,7 +250,7 @@ export class PacketSizeGuard extends Duplex {
         case Phase.Oversize: {
           const take = Math.min(this.remaining, n - i);
           this.collect(chunk, i, take);
-          this.oversize!.onReadingPast?.();
+          this.asks(this.oversize!.onReadingPast, undefined);
           i += take;
           this.remaining -= take;
           if (this.remaining === 0) {
@@ -267,6 +272,15 @@ export class PacketSizeGuard extends Duplex {
       this.out.push(passFrom === 0 ? chunk : chunk.subarray(passFrom));
     }
     return undefined;
+  }
+
+  /** A callback's answer (`otherwise` when absent); one that throws means no, and never escapes the 'data' handler. */
+  private asks<T>(callback: (() => T) | undefined, otherwise: T): T | false {
+    try {
+      return callback ? callback() : otherwise;
+    } catch {
+      return false;
+    }
   }
 
   /** Keeps what the stand-in needs of `take` bytes of an oversize PUBLISH from `at`: the rest is skipped, never held. */

@@ -553,9 +553,9 @@ const splitsInProgress = new WeakMap<pg.Pool, number>();
 
 /**
  * Whether a report may take a second connection of `pool` (it holds one already): only while nobody waits for one,
- * the pool has one idle or room for a new one, and fewer than a quarter of the pool's connections are held by reports
- * that hold one and take another. So at least one connection is never held by such a waiter and the pool cannot
- * deadlock, and a pool shared with ingestion (embedded mode) keeps most of its connections for it. Returns the
+ * the pool has one idle or room for a new one, and fewer than max / 4 reports have taken a second one (so they hold at
+ * most half the pool). So at least one connection is never held by a report waiting for another and the pool cannot
+ * deadlock, and a pool shared with ingestion (embedded mode) keeps at least half of its connections for the rest. Returns the
  * release, or undefined (then the report runs as one statement on its connection): the second connection is for a
  * quiet system's latency, and on a busy one the other requests use the cores anyway.
  */
