@@ -1,12 +1,13 @@
 // Sits between a socket and aedes and enforces the maximum MQTT packet size before anything is buffered: it reads
 // each fixed header (type + variable-length "remaining length") as the bytes stream past. A packet larger than the
-// limit is never buffered whole: with `oversize` set (embedded mode) and its `mayReadPast()` true (an authenticated
-// vehicle), an oversize PUBLISH is read past, keeping only its topic, packet id and the first bytes of its payload,
-// and aedes receives a short PUBLISH in its place (same topic, QoS and packet id) whose payload says so:
-// `oversize.marker`, the original packet's size (uint32, big endian), the kept bytes. The broker's publish hook
-// dead-letters it (SPEC §4.3: oversize) and acknowledges it like any bad input, and the connection stays open. Any
-// other packet over the limit destroys the connection the moment its header arrives. aedes' parser (mqtt-packet) has
-// no limit and would otherwise accumulate a 100 MB PUBLISH in memory before looking at it.
+// limit is never buffered whole. With `oversize` set (embedded mode), after a CONNECT and with `mayReadPast()` true
+// (a vehicle, or a CONNECT still being authenticated), an oversize PUBLISH is read past, keeping only its topic,
+// packet id and the first bytes of its payload, and aedes receives a short PUBLISH in its place (same topic, QoS and
+// packet id) whose payload says so: `oversize.marker`, the original packet's size (uint32, big endian), the kept
+// bytes. The broker's publish hook dead-letters it (SPEC §4.3: oversize) and acknowledges it like any bad input, and
+// the connection stays open. Any other packet over the limit destroys the connection the moment its header arrives.
+// aedes' parser (mqtt-packet) has no limit and would otherwise accumulate a 100 MB PUBLISH in memory before looking
+// at it.
 import { Duplex } from 'node:stream';
 
 export type GuardViolation = 'packet_too_large' | 'malformed_length' | 'malformed_packet';
