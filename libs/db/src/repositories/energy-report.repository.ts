@@ -548,16 +548,16 @@ export class EnergyReportRepository {
   }
 }
 
-/** Split reports holding a connection of each pool while they wait for a second one (see claimSecondConnection). */
+/** Reports that have taken (or are taking) a second connection of each pool (see claimSecondConnection). */
 const splitsInProgress = new WeakMap<pg.Pool, number>();
 
 /**
  * Whether a report may take a second connection of `pool` (it holds one already): only while nobody waits for one,
- * the pool has one idle or room for a new one, and fewer than max / 4 reports have taken a second one (so they hold at
- * most half the pool). So at least one connection is never held by a report waiting for another and the pool cannot
- * deadlock, and a pool shared with ingestion (embedded mode) keeps at least half of its connections for the rest. Returns the
- * release, or undefined (then the report runs as one statement on its connection): the second connection is for a
- * quiet system's latency, and on a busy one the other requests use the cores anyway.
+ * the pool has one idle or room for a new one, and fewer than max / 4 reports have taken a second one (so they hold
+ * at most half the pool). So at least one connection is never held by a report waiting for another and the pool
+ * cannot deadlock, and a pool shared with ingestion (embedded mode) keeps at least half of its connections for the
+ * rest. Returns the release, or undefined (then the report runs as one statement on its connection): the second
+ * connection is for a quiet system's latency, and on a busy one the other requests use the cores anyway.
  */
 function claimSecondConnection(pool: pg.Pool): (() => void) | undefined {
   const max = pool.options.max ?? 10;
