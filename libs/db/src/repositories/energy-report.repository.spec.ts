@@ -188,7 +188,89 @@ describe('planEnergyRange', () => {
       expectExactCover(plan, from, to);
     }
   });
+  it('picks the cheapest plan: no pairing of the two ends\' boundary chains reads less raw time, or as little with fewer rollup rows', () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const base = Date.parse('2026-11-01T00:00:00Z');
+    for (let i = 0; i < 400; i++) {
+      const snap = [1, 60_000, HOUR, DAY][Math.floor(rnd() * 4)]!;
+      const from = base + Math.floor((rnd() * 40 * DAY) / snap) * snap + Math.floor(rnd() * 1000);
+      const span = [rnd() * HOUR, rnd() * DAY, rnd() * 10 * DAY, rnd() * 100 * DAY][Math.floor(rnd() * 4)]!;
+      const to = from + Math.max(1, Math.floor(span / snap) * snap);
+      const now = from + (rnd() - 0.2) * 1.5 * (to - from);
+      const months = rnd() < 0.7;
+      const since = [undefined, -8.64e15, from + Math.floor((rnd() - 0.3) * 1.5 * (to - from))][Math.floor(rnd() * 3)];
+      const options = { months, tenMinutesSince: since === undefined ? undefined : new Date(since) };
+      const chosen = costOf(planEnergyRange(new Date(from), new Date(to), new Date(now), options), now);
+      const cheapest = everyPlan(from, to, options).map((p) => costOf(p, now)).reduce((a, b) => (b[0] < a[0] || (b[0] === a[0] && b[1] < a[1]) ? b : a));
+      expect(chosen, `[${new Date(from).toISOString()}, ${new Date(to).toISOString()}) at ${new Date(now).toISOString()}`).toEqual(cheapest);
+    }
+  });
 });
+
+const nextMonth = (ms: number): number => Date.UTC(new Date(ms).getUTCFullYear(), new Date(ms).getUTCMonth() + 1, 1);
+
+/** What planEnergyRange minimises: raw time stored before `now`, then rollup rows stored before it. */
+function costOf(plan: EnergyRangePlan, now: number): [number, number] {
+  const stored = (r: SignedRange) => Math.max(0, Math.min(r.to.getTime(), now) - r.from.getTime());
+  let rollup = 0;
+  for (const r of plan.months) for (let m = r.from.getTime(); m < Math.min(r.to.getTime(), now); m = nextMonth(m)) rollup++;
+  for (const [ranges, unit] of [[plan.days, DAY], [plan.hours, HOUR], [plan.tenMinutes, TEN]] as const) for (const r of ranges) rollup += Math.ceil(stored(r) / unit);
+  return [plan.raw.reduce((n, r) => n + stored(r), 0), rollup];
+}
+
+/**
+ * Every plan of the family planEnergyRange chooses from, written out whole: raw rows only, or for each top level
+ * (hours, days, months) every boundary chain of `from` paired with every one of `to` (each boundary the floor or the
+ * ceiling of the one below; the 10-minute one optional and only where bucket rows exist), the part between the tops
+ * from the top level (a whole day or month at least above hours).
+ */
+function everyPlan(from: number, to: number, options: { months: boolean; tenMinutesSince?: Date }): EnergyRangePlan[] {
+  const since = options.tenMinutesSince?.getTime() ?? Infinity;
+  const floorTo = (x: number, u: number) => Math.floor(x / u) * u;
+  const near = (x: number, u: number) => [...new Set([floorTo(x, u), Math.ceil(x / u) * u])];
+  const nearMonth = (x: number) => [...new Set([Date.UTC(new Date(x).getUTCFullYear(), new Date(x).getUTCMonth(), 1), x === Date.UTC(new Date(x).getUTCFullYear(), new Date(x).getUTCMonth(), 1) ? x : nextMonth(x)])];
+  type Chain = number[]; // [x, b | NaN, h, d?, m?]
+  const chains = (x: number, levels: number): Chain[] => {
+    const out: Chain[] = [];
+    for (const b of [...near(x, TEN), Number.NaN]) {
+      for (const h of near(Number.isNaN(b) ? x : b, HOUR)) {
+        if (!Number.isNaN(b) && Math.min(b, h) < since) continue;
+        if (levels === 0) out.push([x, b, h]);
+        else for (const dd of near(h, DAY)) {
+          if (levels === 1) out.push([x, b, h, dd]);
+          else for (const m of nearMonth(dd)) out.push([x, b, h, dd, m]);
+        }
+      }
+    }
+    return out;
+  };
+  const range = (a: number, b: number, sign: 1 | -1): SignedRange[] =>
+    a < b ? [{ from: new Date(a), to: new Date(b), sign }] : b < a ? [{ from: new Date(b), to: new Date(a), sign: sign === 1 ? -1 : 1 }] : [];
+  const plans: EnergyRangePlan[] = [{ months: [], days: [], hours: [], tenMinutes: [], raw: range(from, to, 1) }];
+  for (let level = 0; level < (options.months ? 3 : 2); level++) {
+    for (const c0 of chains(from, level)) {
+      for (const c1 of chains(to, level)) {
+        const [top0, top1] = [c0[c0.length - 1]!, c1[c1.length - 1]!];
+        if (level > 0 && top0 >= top1) continue;
+        const plan: EnergyRangePlan = { months: [], days: [], hours: [], tenMinutes: [], raw: [] };
+        for (const [c, sign] of [[c0, -1], [c1, 1]] as const) {
+          const [x, b, h] = c as [number, number, number];
+          if (Number.isNaN(b)) plan.raw.push(...range(h, x, sign));
+          else {
+            plan.raw.push(...range(b, x, sign));
+            plan.tenMinutes.push(...range(h, b, sign));
+          }
+          if (level >= 1) plan.hours.push(...range(c[3]!, h, sign));
+          if (level >= 2) plan.days.push(...range(c[4]!, c[3]!, sign));
+        }
+        [plan.hours, plan.days, plan.months][level]!.push(...range(top0, top1, 1));
+        plans.push(plan);
+      }
+    }
+  }
+  return plans;
+}
 
 describe('lookbackFor', () => {
   it('looks about three sample intervals back, between 10 s and 5 min, and the full 5 min when the rate is unknown', () => {
