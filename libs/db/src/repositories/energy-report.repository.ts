@@ -436,9 +436,11 @@ export class EnergyReportRepository {
    * statements at once when the plan has both raw and rollup parts and the pool can spare a second connection: the
    * rollup rows on this connection, the raw part on the second one in the same snapshot (SET TRANSACTION SNAPSHOT),
    * and their group totals added here (the raw statement lists only the groups it has figures for: ~250 of 1,000
-   * vehicles have raw samples in the benchmark's partial ends). On this 2-core machine the two run on both cores: p50 / p95 41.6 / 50.4 ms for
-   * the one statement against 29.8 / 34.2 ms for the two (the benchmark's 1,000 vehicles × 30 days, the five starts,
-   * 100 runs in turn). Not for group_by=day, whose vehicle count per day is decided over all parts at once.
+   * vehicles have raw samples in the benchmark's partial ends). On the 2-core machine of 27 Nov the two ran on both
+   * cores: p50 / p95 41.6 / 50.4 ms for the one statement against 29.8 / 34.2 ms for the two (the benchmark's 1,000
+   * vehicles × 30 days, the five starts, 100 runs in turn); on another machine of the same kind, report() gave the same
+   * p50 either way and p95 within ±5 ms (bench/README.md). Not for group_by=day, whose vehicle count per day is
+   * decided over all parts at once.
    */
   private async run(q: EnergyReportQuery, plan: EnergyRangePlan, scan: RawScanOptions = {}, alongside?: { root: Kysely<DB>; snapshot: string }): Promise<GroupTotals[]> {
     if (q.groupBy === 'day' && plan.months.length > 0) throw new RangeError('energy report: group_by=day takes no month rows (a month is not a day)');
