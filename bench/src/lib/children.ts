@@ -3,6 +3,7 @@
 // TypeScript loader alone keeps ~120 MB of RSS resident, which would be counted as specfleet's memory.
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { HttpJob, HttpMessage, HttpReport } from '../children/http-client.js';
 import type { ConnectReport, LoadJob, LoadMessage } from '../children/mqtt-load.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -53,6 +54,29 @@ export function startLoadGenerator(job: LoadJob, onProgress: (text: string) => v
   });
   child.send(job);
   return { child, pid: child.pid!, connected, result };
+}
+
+/**
+ * Runs `job` in an HTTP client process of its own (see children/http-client.ts) and returns its timings; gives up
+ * (and kills it) after `timeoutMs`.
+ */
+export function runHttpClient(job: HttpJob, timeoutMs = 600_000): Promise<HttpReport> {
+  const child = forkTs('http-client.ts');
+  return new Promise<HttpReport>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`HTTP client: no result within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    const settle = (f: () => void): void => {
+      clearTimeout(timer);
+      f();
+    };
+    child.on('message', (m: HttpMessage) => settle(() => (m.type === 'result' ? resolve(m) : reject(new Error(`HTTP client: ${m.message}`)))));
+    child.once('error', (error) => settle(() => reject(error)));
+    // 'close', not 'exit': it comes after the IPC channel has delivered every message the child sent.
+    child.once('close', (code) => settle(() => reject(new Error(`HTTP client exited (${code}) without a result`))));
+    child.send(job);
+  });
 }
 
 /** Ends a child we started: SIGTERM, then SIGKILL after `graceMs`. */

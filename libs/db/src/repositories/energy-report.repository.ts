@@ -114,26 +114,6 @@ export interface EnergyPlanOptions {
   tenMinutesSince?: Date;
 }
 
-/**
- * A result row without `unresolved`, as one literal: a rest pattern (`({ unresolved, ...row }) => row`) took ~0.7 ms
- * of CPU for the 1,000 rows of a fleet-wide report (CPU profile of the API under the benchmark's requests).
- */
-function groupRow(r: GroupTotals): EnergyGroupRow {
-  return {
-    key: r.key,
-    vehicles: r.vehicles,
-    distance_km: r.distance_km,
-    traction_kwh: r.traction_kwh,
-    body_kwh: r.body_kwh,
-    regen_kwh: r.regen_kwh,
-    charged_kwh: r.charged_kwh,
-    h2_kg: r.h2_kg,
-    fuel_l: r.fuel_l,
-    engine_hours: r.engine_hours,
-    body_hours: r.body_hours,
-  };
-}
-
 /** Groups in code-unit order of their keys (ids, type names, YYYY-MM-DD), whatever the database's collation. */
 export const compareGroupKeys = (a: { key: string }, b: { key: string }): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
@@ -383,7 +363,7 @@ export class EnergyReportRepository {
     return finish(rows);
   }
 
-  private async reportIn(q: EnergyReportQuery, oneSnapshot: boolean): Promise<GroupTotals[]> {
+  private async reportIn(q: EnergyReportQuery, oneSnapshot: boolean): Promise<EnergyGroupRow[]> {
     // Every raw part starts in the hour of `from` or of `to`: their sample rates set the lookbacks, in the same round
     // trip as the newest sample. The rate of an hour is the mean of the samples of 20 of the tenant's vehicles that
     // have a row there (an estimate is enough: the lookback changes the cost, never the figures), +0.5 ms against
@@ -442,7 +422,7 @@ export class EnergyReportRepository {
    * p50 either way and p95 within ±5 ms (bench/README.md). Not for group_by=day, whose vehicle count per day is
    * decided over all parts at once.
    */
-  private async run(q: EnergyReportQuery, plan: EnergyRangePlan, scan: RawScanOptions = {}, alongside?: { root: Kysely<DB>; snapshot: string }): Promise<GroupTotals[]> {
+  private async run(q: EnergyReportQuery, plan: EnergyRangePlan, scan: RawScanOptions = {}, alongside?: { root: Kysely<DB>; snapshot: string }): Promise<EnergyGroupRow[]> {
     if (q.groupBy === 'day' && plan.months.length > 0) throw new RangeError('energy report: group_by=day takes no month rows (a month is not a day)');
     const rollupsOnly: EnergyRangePlan = { ...plan, raw: [] };
     const hasRollups = plan.months.length + plan.days.length + plan.hours.length + plan.tenMinutes.length > 0;
@@ -482,9 +462,9 @@ export class EnergyReportRepository {
    * 'final', a total within 1e-9 of zero is 0; otherwise the totals as summed, for adding to another part's (see
    * run()), of every group or only of the groups with figures (not for group_by=day, whose groups are those anyway).
    */
-  private async resolved(q: EnergyReportQuery, plan: EnergyRangePlan, scan: RawScanOptions, totals: Totals): Promise<GroupTotals[]> {
-    const rows = await this.runOnce(q, plan, false, scan, totals);
-    return rows.some((r) => r.unresolved > 0) ? this.runOnce(q, plan, true, scan, totals) : rows;
+  private async resolved(q: EnergyReportQuery, plan: EnergyRangePlan, scan: RawScanOptions, totals: Totals): Promise<EnergyGroupRow[]> {
+    const first = await this.runOnce(q, plan, false, scan, totals);
+    return first.unresolved > 0 ? (await this.runOnce(q, plan, true, scan, totals)).groups : first.groups;
   }
 
   private async runOnce(
@@ -493,7 +473,7 @@ export class EnergyReportRepository {
     unbounded: boolean,
     scan: RawScanOptions,
     totals: Totals,
-  ): Promise<GroupTotals[]> {
+  ): Promise<StatementResult> {
     const byDay = q.groupBy === 'day';
     const partial = totals !== 'final';
     // Each part summed per vehicle, and per UTC day for group_by=day (t = the day; otherwise NULL, one row per
@@ -562,26 +542,40 @@ export class EnergyReportRepository {
     // a part whose totals go to another part's that lists them (see run()).
     const join = byDay || totals === 'groups with figures' ? sql`JOIN x ON x.vehicle_id = veh.id` : sql`LEFT JOIN x ON x.vehicle_id = veh.id`;
     // x holds one row per vehicle (and day): count(*) counts the group's vehicles. A vehicle has a figure on a day
-    // when it has samples in the range that day (as over raw rows: one row per sample). Every row carries the
-    // number of vehicles whose predecessor was not found within the bound (0 without raw parts or when unbounded):
-    // when there is no row, no figure is missing either (a vehicle with samples inside the range has a row).
+    // when it has samples in the range that day (as over raw rows: one row per sample).
     // No ORDER BY: run() sorts the groups by key. Sorting them here, in the database's collation, made the planner
     // merge-join the vehicles in that order: 20.5 against 18.6 ms per statement (pgbench, the two statements in
     // random turn, 120 runs, the benchmark's 1,000 vehicles × 30 days).
-    const { rows } = await sql<GroupTotals>`
+    // The groups come as ONE json value (node-pg JSON.parses it): the objects of the answer's rows and nothing else.
+    // As rows, node-pg made a string per field, a number from it, a message object and a row object per group, and
+    // the rows were copied twice more (adding the two statements' totals, dropping this column): the energy API
+    // allocated 4.2 MB per fleet-wide request, now 3.0 MB (sampling heap profile, 60 requests), and its p50 / p95
+    // went from 37.9–44.4 / 57.0–72.7 to 31.5–41.1 / 51.1–64.9 ms in six alternating pairs on the benchmark's data
+    // (young-generation collections during a request are its p95 tail; bench/README.md). A float8 is written in JSON
+    // as in a row's text (float8out, shortest exact digits), so the numbers are the same. The vehicles whose
+    // predecessor was not found within the bound (0 without raw parts or when unbounded) are one figure for the
+    // statement.
+    const { rows } = await sql<StatementResult>`
       WITH veh AS MATERIALIZED (SELECT id, type, body_type, powertrain FROM vehicles WHERE tenant_id = ${q.tenantId}),
       ${raw ? sql`${raw.ctes},` : sql``}
       parts AS (${union}),
-      x AS (SELECT p.vehicle_id, p.t, ${sumsOf('p')} FROM parts p GROUP BY 1, 2${byDay ? sql` HAVING sum(p.n) > 0` : sql``})
-      SELECT ${key} AS key, count(*)::int AS vehicles, ${sums}, ${raw ? raw.unresolved : sql`0`}::int AS unresolved
-      FROM veh ${join}
-      GROUP BY 1`.execute(this.db);
-    return rows;
+      x AS (SELECT p.vehicle_id, p.t, ${sumsOf('p')} FROM parts p GROUP BY 1, 2${byDay ? sql` HAVING sum(p.n) > 0` : sql``}),
+      g AS (
+        SELECT ${key} AS key, count(*)::int AS vehicles, ${sums}
+        FROM veh ${join}
+        GROUP BY 1)
+      SELECT (SELECT coalesce(json_agg(g), '[]'::json) FROM g) AS groups, ${raw ? raw.unresolved : sql`0`}::int AS unresolved`.execute(this.db);
+    const result = rows[0];
+    if (!result || !Array.isArray(result.groups)) throw new Error('energy report: the statement gave no list of groups');
+    return result;
   }
 }
 
-/** A statement's group row, with the vehicles whose predecessor it did not find (see rawIncreases). */
-type GroupTotals = EnergyGroupRow & { unresolved: number };
+/** What one statement gives: its groups, and how many vehicles' predecessors it did not find (see rawIncreases). */
+interface StatementResult {
+  groups: EnergyGroupRow[];
+  unresolved: number;
+}
 
 /** How a statement's totals are given (see resolved()). */
 type Totals = 'final' | 'every group' | 'groups with figures';
@@ -611,43 +605,43 @@ function claimSecondConnection(pool: pg.Pool): (() => void) | undefined {
 }
 
 /**
- * The group totals of two statements added: `all` lists every group (every grouping but day lists all of the tenant's
- * vehicles), `some` the groups it has figures for. Then a total within 1e-9 of zero is 0, as runOnce does for one
- * statement. The vehicle counts are `all`'s.
+ * The group totals of two statements added into `all`'s rows: `all` lists every group (every grouping but day lists
+ * all of the tenant's vehicles), `some` the groups it has figures for. Then a total within 1e-9 of zero is 0, as
+ * runOnce does for one statement. The vehicle counts are `all`'s.
  */
-function addGroupTotals(all: GroupTotals[], some: GroupTotals[]): GroupTotals[] {
-  const byKey = new Map(some.map((r) => [r.key, r]));
-  if (byKey.size !== some.length) throw new Error('energy report: a part lists a group twice');
+function addGroupTotals(all: EnergyGroupRow[], some: EnergyGroupRow[]): EnergyGroupRow[] {
+  const byKey = new Map<string, EnergyGroupRow>();
+  for (const o of some) {
+    if (byKey.has(o.key)) throw new Error('energy report: a part lists a group twice');
+    byKey.set(o.key, o);
+  }
+  // The columns one by one: a loop over ENERGY_COUNTERS, reading and writing each row by a variable key, took 0.3–0.6
+  // ms against 0.04–0.07 ms for 1,000 + 250 rows made by JSON.parse (a throwaway loop, Node 24).
   const total = (x: number, y: number): number => {
     const t = x + y;
     return Math.abs(t) < 1e-9 ? 0 : t;
   };
   let matched = 0;
-  const rows = all.map((r) => {
+  for (const r of all) {
     const o = byKey.get(r.key);
     if (o) matched++;
-    return {
-      key: r.key,
-      vehicles: r.vehicles,
-      unresolved: 0,
-      distance_km: total(r.distance_km, o ? o.distance_km : 0),
-      traction_kwh: total(r.traction_kwh, o ? o.traction_kwh : 0),
-      body_kwh: total(r.body_kwh, o ? o.body_kwh : 0),
-      regen_kwh: total(r.regen_kwh, o ? o.regen_kwh : 0),
-      charged_kwh: total(r.charged_kwh, o ? o.charged_kwh : 0),
-      h2_kg: total(r.h2_kg, o ? o.h2_kg : 0),
-      fuel_l: total(r.fuel_l, o ? o.fuel_l : 0),
-      engine_hours: total(r.engine_hours, o ? o.engine_hours : 0),
-      body_hours: total(r.body_hours, o ? o.body_hours : 0),
-    };
-  });
+    r.distance_km = total(r.distance_km, o ? o.distance_km : 0);
+    r.traction_kwh = total(r.traction_kwh, o ? o.traction_kwh : 0);
+    r.body_kwh = total(r.body_kwh, o ? o.body_kwh : 0);
+    r.regen_kwh = total(r.regen_kwh, o ? o.regen_kwh : 0);
+    r.charged_kwh = total(r.charged_kwh, o ? o.charged_kwh : 0);
+    r.h2_kg = total(r.h2_kg, o ? o.h2_kg : 0);
+    r.fuel_l = total(r.fuel_l, o ? o.fuel_l : 0);
+    r.engine_hours = total(r.engine_hours, o ? o.engine_hours : 0);
+    r.body_hours = total(r.body_hours, o ? o.body_hours : 0);
+  }
   if (matched !== some.length) throw new Error(`energy report: ${some.length - matched} group(s) of one part missing from the other`);
-  return rows;
+  return all;
 }
 
-/** The answer's rows: without `unresolved`, in key order. */
-function finish(rows: GroupTotals[]): EnergyGroupRow[] {
-  return rows.map(groupRow).sort(compareGroupKeys);
+/** The answer's rows, in key order. */
+function finish(rows: EnergyGroupRow[]): EnergyGroupRow[] {
+  return rows.sort(compareGroupKeys);
 }
 
 /**
