@@ -168,20 +168,10 @@ describe('planEnergyRange', () => {
     expect(planEnergyRange(d('2026-11-20T10:33:20Z'), d('2026-11-20T13:15:00Z'), LATER).tenMinutes).toEqual([]);
   });
   it('covers exactly [from, to) for any range and clock, with and without months and buckets (net weight 1 inside, 0 outside)', () => {
-    let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    const base = Date.parse('2026-11-01T00:00:00Z');
+    const rnd = random(42);
     for (let i = 0; i < 3000; i++) {
-      // Bounds on and off minute, hour and day boundaries; spans from seconds to weeks.
-      const snap = [1, 60_000, HOUR, DAY][Math.floor(rnd() * 4)]!;
-      const from = base + Math.floor((rnd() * 20 * DAY) / snap) * snap + (rnd() < 0.5 ? 0 : Math.floor(rnd() * 1000));
-      const span = [rnd() * HOUR, rnd() * DAY, rnd() * 10 * DAY, rnd() * 400 * DAY][Math.floor(rnd() * 4)]!;
-      const to = from + Math.max(1, Math.floor(span / snap) * snap);
-      const now = from + (rnd() - 0.2) * 1.5 * (to - from);
-      const months = rnd() < 0.7;
-      // Bucket rows never, always, or from a time somewhere around the range.
-      const since = [undefined, -8.64e15, from + Math.floor((rnd() - 0.3) * 1.5 * (to - from))][Math.floor(rnd() * 3)];
-      const plan = planEnergyRange(new Date(from), new Date(to), new Date(now), { months, tenMinutesSince: since === undefined ? undefined : new Date(since) });
+      const { from, to, now, months, since, options } = randomCase(rnd, { startDays: 20, maxSpanDays: 400, offset: () => (rnd() < 0.5 ? 0 : Math.floor(rnd() * 1000)) });
+      const plan = planEnergyRange(new Date(from), new Date(to), new Date(now), options);
       if (!months) expect(plan.months).toEqual([]);
       if (since === undefined) expect(plan.tenMinutes).toEqual([]);
       for (const x of plan.tenMinutes) expect(x.from.getTime()).toBeGreaterThanOrEqual(since!);
@@ -189,24 +179,36 @@ describe('planEnergyRange', () => {
     }
   });
   it('picks the cheapest plan: no pairing of the two ends\' boundary chains reads less raw time, or as little with fewer rollup rows', () => {
-    let seed = 7;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    const base = Date.parse('2026-11-01T00:00:00Z');
+    const rnd = random(7);
     for (let i = 0; i < 400; i++) {
-      const snap = [1, 60_000, HOUR, DAY][Math.floor(rnd() * 4)]!;
-      const from = base + Math.floor((rnd() * 40 * DAY) / snap) * snap + Math.floor(rnd() * 1000);
-      const span = [rnd() * HOUR, rnd() * DAY, rnd() * 10 * DAY, rnd() * 100 * DAY][Math.floor(rnd() * 4)]!;
-      const to = from + Math.max(1, Math.floor(span / snap) * snap);
-      const now = from + (rnd() - 0.2) * 1.5 * (to - from);
-      const months = rnd() < 0.7;
-      const since = [undefined, -8.64e15, from + Math.floor((rnd() - 0.3) * 1.5 * (to - from))][Math.floor(rnd() * 3)];
-      const options = { months, tenMinutesSince: since === undefined ? undefined : new Date(since) };
+      const { from, to, now, options } = randomCase(rnd, { startDays: 40, maxSpanDays: 100, offset: () => Math.floor(rnd() * 1000) });
       const chosen = costOf(planEnergyRange(new Date(from), new Date(to), new Date(now), options), now);
       const cheapest = everyPlan(from, to, options).map((p) => costOf(p, now)).reduce((a, b) => (b[0] < a[0] || (b[0] === a[0] && b[1] < a[1]) ? b : a));
       expect(chosen, `[${new Date(from).toISOString()}, ${new Date(to).toISOString()}) at ${new Date(now).toISOString()}`).toEqual(cheapest);
     }
   });
 });
+
+/** A seeded generator of numbers in [0, 1) (a linear congruential one: the same cases on every run). */
+function random(seed: number): () => number {
+  return () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+}
+
+/**
+ * Random inputs of planEnergyRange: bounds on and off minute, hour and day boundaries (`offset`: the milliseconds
+ * added to the start), the start within `startDays` of 1 Nov, spans from seconds to `maxSpanDays`, a clock before,
+ * inside or after the range, months on or off, and bucket rows never, always, or from a time around the range.
+ */
+function randomCase(rnd: () => number, shape: { startDays: number; maxSpanDays: number; offset: () => number }) {
+  const snap = [1, 60_000, HOUR, DAY][Math.floor(rnd() * 4)]!;
+  const from = Date.parse('2026-11-01T00:00:00Z') + Math.floor((rnd() * shape.startDays * DAY) / snap) * snap + shape.offset();
+  const span = [rnd() * HOUR, rnd() * DAY, rnd() * 10 * DAY, rnd() * shape.maxSpanDays * DAY][Math.floor(rnd() * 4)]!;
+  const to = from + Math.max(1, Math.floor(span / snap) * snap);
+  const now = from + (rnd() - 0.2) * 1.5 * (to - from);
+  const months = rnd() < 0.7;
+  const since = [undefined, -8.64e15, from + Math.floor((rnd() - 0.3) * 1.5 * (to - from))][Math.floor(rnd() * 3)];
+  return { from, to, now, months, since, options: { months, tenMinutesSince: since === undefined ? undefined : new Date(since) } };
+}
 
 const nextMonth = (ms: number): number => Date.UTC(new Date(ms).getUTCFullYear(), new Date(ms).getUTCMonth() + 1, 1);
 
