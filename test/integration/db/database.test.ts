@@ -1,4 +1,4 @@
-// createDatabase(): per-connection statement timeout, int8 as number, and a pool that survives killed connections.
+// createDatabase(): per-connection statement timeout, float8 read exactly, int8 as number, and a pool that survives killed connections.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createDatabase, parseInt8 } from '../../../libs/db/src/index.js';
@@ -32,6 +32,23 @@ describeEachBackend('createDatabase', (backend) => {
     } finally {
       await database.close();
       await database.close(); // idempotent
+    }
+  });
+
+  it('reads float8 exactly even where the database is set to round it (extra_float_digits = 0)', async () => {
+    const rounded = await createTestDatabase(backend);
+    await withAdmin(backend.adminUrl, (admin) => admin.query(`ALTER DATABASE "${rounded.name}" SET extra_float_digits = 0`));
+    const database = createDatabase(rounded.url, { max: 1 });
+    try {
+      // The setting holds for a new session: this one has it, and would read 0.3 and 0.1 + 0.2 as the same number.
+      const { rows: raw } = await withAdmin(rounded.url, (admin) => admin.query<{ v: string }>('SELECT (0.1::float8 + 0.2::float8)::text AS v'));
+      expect(raw[0]?.v).toBe('0.3');
+      const { rows } = await sql<{ v: number; j: { v: number }; s: string }>`
+        SELECT 0.1::float8 + 0.2::float8 AS v, json_build_object('v', 0.1::float8 + 0.2::float8) AS j, current_setting('extra_float_digits') AS s`.execute(database.db);
+      expect(rows[0]).toEqual({ v: 0.1 + 0.2, j: { v: 0.1 + 0.2 }, s: '1' });
+    } finally {
+      await database.close();
+      await rounded.drop();
     }
   });
 
