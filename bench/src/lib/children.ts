@@ -35,14 +35,18 @@ export function startLoadGenerator(job: LoadJob, onProgress: (text: string) => v
   let onConnected!: (r: ConnectReport) => void;
   let onResult!: (r: Extract<LoadMessage, { type: 'result' }>) => void;
   let onError!: (e: Error) => void;
+  // 'close', not 'exit' (as in runHttpClient): 'exit' may come before the IPC channel has delivered the last messages
+  // the child sent, its result among them. A child that cannot be started at all emits 'error' (and perhaps no 'close').
   const connected = new Promise<ConnectReport>((resolve, reject) => {
     onConnected = resolve;
-    child.once('exit', (code) => reject(new Error(`load generator exited (${code}) before connecting`)));
+    child.once('close', (code) => reject(new Error(`load generator exited (${code}) before connecting`)));
+    child.once('error', reject);
   });
   const result = new Promise<Extract<LoadMessage, { type: 'result' }>>((resolve, reject) => {
     onResult = resolve;
     onError = reject;
-    child.once('exit', (code) => reject(new Error(`load generator exited (${code}) without a result`)));
+    child.once('close', (code) => reject(new Error(`load generator exited (${code}) without a result`)));
+    child.once('error', reject);
   });
   connected.catch(() => undefined);
   result.catch(() => undefined);
