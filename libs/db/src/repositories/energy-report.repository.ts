@@ -419,8 +419,9 @@ export class EnergyReportRepository {
    * vehicles have raw samples in the benchmark's partial ends). On the 2-core machine of 27 Nov the two ran on both
    * cores: p50 / p95 41.6 / 50.4 ms for the one statement against 29.8 / 34.2 ms for the two (the benchmark's 1,000
    * vehicles × 30 days, the five starts, 100 runs in turn); on another machine of the same kind, report() gave the same
-   * p50 either way and p95 within ±5 ms (bench/README.md). Not for group_by=day, whose vehicle count per day is
-   * decided over all parts at once.
+   * p50 either way and p95 within ±5 ms; in the evening (a machine of the same kind again) 24.9 / 41.1 ms against
+   * 42.3 / 51.3 ms for one statement (40 calls each in turn; bench/README.md). Not for group_by=day, whose vehicle
+   * count per day is decided over all parts at once.
    */
   private async run(q: EnergyReportQuery, plan: EnergyRangePlan, scan: RawScanOptions = {}, alongside?: { root: Kysely<DB>; snapshot: string }): Promise<EnergyGroupRow[]> {
     if (q.groupBy === 'day' && plan.months.length > 0) throw new RangeError('energy report: group_by=day takes no month rows (a month is not a day)');
