@@ -107,9 +107,10 @@ export function createDatabase(url: string, opts: DatabaseOptions = {}): Databas
     // No JIT: specfleet's statements are short, and the energy report of a ~2,000-vehicle tenant crosses
     // jit_above_cost, where compiling took 0.9–3 s of a report that runs in ~0.2 s (EXPLAIN in the energy benchmark).
     // extra_float_digits = 1 (PostgreSQL's default since 12): a float8 is written with the shortest digits that read
-    // back exactly, in a row and in json alike. A server or database configured with 0 (as some older tools set it)
-    // writes 15 significant digits: every energy figure read here would be rounded, and the energy report's answer
-    // would no longer equal the same figures from raw rows (the guarantee its tests and benchmark check).
+    // back exactly, in a row and in json alike. A server or database configured with 0 (the default before
+    // PostgreSQL 12, which an upgraded postgresql.conf may still carry) writes 15 significant digits: every energy
+    // figure read here would be rounded, and the energy report's answer would no longer equal the same figures from
+    // raw rows (the guarantee its tests and benchmark check).
     options: '-c jit=off -c extra_float_digits=1',
     types: buildTypes(),
   });
